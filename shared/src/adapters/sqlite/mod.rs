@@ -1,0 +1,90 @@
+//! The embedded source of truth: one SQLite file holds users, posts, follow edges, the outbox
+//! and the processed-event ids. WAL mode, so that readers never wait for the writer.
+
+mod graph;
+mod outbox;
+mod posts;
+mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite as Db, SqlitePool, Transaction};
+
+use crate::domain::Event;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// One pool over the SQLite file; implements the users/posts store, the social graph, the
+/// outbox and the processed-event record.
+#[derive(Clone)]
+pub struct Sqlite {
+    pool: SqlitePool,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("open SQLite database {}", path.display()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .context("apply SQLite migrations")?;
+        Ok(Self { pool })
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Writes an event into the outbox inside the caller's transaction.
+async fn insert_outbox(tx: &mut Transaction<'_, Db>, event: &Event) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (?1, ?2, ?3, ?4)")
+        .bind(event.id.to_string())
+        .bind(event.kind())
+        .bind(event.to_json()?)
+        .bind(event.occurred_at.millis())
+        .execute(&mut **tx)
+        .await
+        .context("insert outbox row")?;
+    Ok(())
+}
+
+fn parse<T: FromStr>(raw: &str) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    raw.parse::<T>()
+        .with_context(|| format!("corrupt id in database: {raw:?}"))
+}
+
+/// Ids as one JSON array bound to one parameter (`json_each`), so that a list of any length
+/// never hits SQLite's limit on parameters.
+fn json_ids<T: ToString>(ids: &[T]) -> String {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    serde_json::Value::from(ids).to_string()
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

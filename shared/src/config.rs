@@ -1,0 +1,200 @@
+//! The one place that reads the environment. Every variable is parsed here, once; a bad value
+//! stops start-up with a message that names the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+use secrecy::SecretString;
+
+use crate::services::FeedSettings;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Everything configurable, with the defaults of the embedded mode.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `ROOKERY_ADDR`: where the local server listens.
+    pub addr: SocketAddr,
+    /// `ROOKERY_DATA_DIR`: the SQLite file, the local JWT secret and the `mail/` folder.
+    pub data_dir: PathBuf,
+    /// `BCRYPT_COST`: 4..=31.
+    pub bcrypt_cost: u32,
+    /// `JWT_SECRET`: at least 32 bytes; required outside local mode.
+    pub jwt_secret: Option<SecretString>,
+    /// `JWT_TTL_SECONDS`: token lifetime.
+    pub jwt_ttl: Duration,
+    /// `FEED_CAP` and `FANOUT_THRESHOLD`.
+    pub feed: FeedSettings,
+    /// `MAIL_FROM`: the sender of welcome mails.
+    pub mail_from: Mailbox,
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// Variables that select production adapters. Until those adapters exist, setting one is an
+/// error rather than being silently ignored.
+const NOT_YET_SUPPORTED: [&str; 6] = [
+    "DATABASE_URL",
+    "NEO4J_URI",
+    "REDIS_URL",
+    "RABBITMQ_URL",
+    "SMTP_URL",
+    "FALKORDB_URL",
+];
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, so tests can pass variables without touching the process
+    /// environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        for name in NOT_YET_SUPPORTED {
+            if var(name).is_some() {
+                return Err(invalid(
+                    name,
+                    "is set, but this build has no adapter for it yet; unset it to use the embedded default",
+                ));
+            }
+        }
+        let jwt_secret = match var("JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(invalid("JWT_SECRET", "must be at least 32 bytes"));
+            }
+            other => other.map(SecretString::from),
+        };
+        let bcrypt_cost = parsed(&var, "BCRYPT_COST", 12u32)?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            return Err(invalid("BCRYPT_COST", "must be from 4 to 31"));
+        }
+        let cap = parsed(&var, "FEED_CAP", 800usize)?;
+        if cap == 0 {
+            return Err(invalid("FEED_CAP", "must be at least 1"));
+        }
+        let ttl = parsed(&var, "JWT_TTL_SECONDS", 3600u64)?;
+        if ttl == 0 {
+            return Err(invalid("JWT_TTL_SECONDS", "must be at least 1"));
+        }
+        Ok(Self {
+            addr: parsed(
+                &var,
+                "ROOKERY_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+            )?,
+            data_dir: var("ROOKERY_DATA_DIR")
+                .map_or_else(|| PathBuf::from("./data"), PathBuf::from),
+            bcrypt_cost,
+            jwt_secret,
+            jwt_ttl: Duration::from_secs(ttl),
+            feed: FeedSettings {
+                cap,
+                celebrity_threshold: parsed(&var, "FANOUT_THRESHOLD", 10_000u64)?,
+            },
+            mail_from: parsed(
+                &var,
+                "MAIL_FROM",
+                Mailbox::from_str("Rookery <no-reply@rookery.local>")
+                    .map_err(|e| invalid("MAIL_FROM", e.to_string()))?,
+            )?,
+            log_format: match var("LOG_FORMAT").as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
+            },
+        })
+    }
+}
+
+fn parsed<T>(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| invalid(name, format!("cannot parse {raw:?}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_mode() -> Result<(), ConfigError> {
+        let c = config(&[])?;
+        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.bcrypt_cost, 12);
+        assert!(c.jwt_secret.is_none());
+        assert_eq!(c.feed.cap, 800);
+        assert_eq!(c.feed.celebrity_threshold, 10_000);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("ROOKERY_ADDR", "nowhere"),
+            ("BCRYPT_COST", "3"),
+            ("BCRYPT_COST", "twelve"),
+            ("JWT_SECRET", "short"),
+            ("FEED_CAP", "0"),
+            ("LOG_FORMAT", "xml"),
+            ("MAIL_FROM", "not an address"),
+            ("REDIS_URL", "redis://127.0.0.1"),
+        ] {
+            let err = config(&[(var, value)]).err().map(|e| e.var);
+            assert_eq!(err, Some(var), "{var}={value}");
+        }
+    }
+
+    #[test]
+    fn secret_is_not_printed_by_debug() -> Result<(), ConfigError> {
+        let secret = "s".repeat(40);
+        let c = config(&[("JWT_SECRET", &secret)])?;
+        assert!(!format!("{c:?}").contains(&secret));
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! Events: the envelope every bus carries, the event types, and which queues each one reaches
+//! (DESIGN section 5).
+
+use serde::{Deserialize, Serialize};
+
+use super::{EventId, PostId, Timestamp, UserId};
+
+/// `{"id", "type", "occurred_at", "data"}` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub occurred_at: Timestamp,
+    #[serde(flatten)]
+    pub payload: EventPayload,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum EventPayload {
+    #[serde(rename = "user.registered")]
+    UserRegistered {
+        user_id: UserId,
+        username: String,
+        email: String,
+        display_name: String,
+    },
+    #[serde(rename = "post.created")]
+    PostCreated { post_id: PostId, author_id: UserId },
+    #[serde(rename = "post.deleted")]
+    PostDeleted { post_id: PostId, author_id: UserId },
+    #[serde(rename = "user.followed")]
+    UserFollowed {
+        follower_id: UserId,
+        followee_id: UserId,
+    },
+    #[serde(rename = "user.unfollowed")]
+    UserUnfollowed {
+        follower_id: UserId,
+        followee_id: UserId,
+    },
+}
+
+impl Event {
+    pub fn new(payload: EventPayload) -> Self {
+        Self {
+            id: EventId::new(),
+            occurred_at: Timestamp::now(),
+            payload,
+        }
+    }
+
+    /// The event's type, which is also its routing key on the exchange.
+    pub fn kind(&self) -> &'static str {
+        match self.payload {
+            EventPayload::UserRegistered { .. } => "user.registered",
+            EventPayload::PostCreated { .. } => "post.created",
+            EventPayload::PostDeleted { .. } => "post.deleted",
+            EventPayload::UserFollowed { .. } => "user.followed",
+            EventPayload::UserUnfollowed { .. } => "user.unfollowed",
+        }
+    }
+
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+
+    pub fn from_json(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+}
+
+/// The queues of DESIGN section 5, one per need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    EmailWelcome,
+    NetworkUsers,
+    FeedPosts,
+    FeedFollows,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 4] = [
+        Queue::EmailWelcome,
+        Queue::NetworkUsers,
+        Queue::FeedPosts,
+        Queue::FeedFollows,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::EmailWelcome => "email.welcome",
+            Queue::NetworkUsers => "network.users",
+            Queue::FeedPosts => "feed.posts",
+            Queue::FeedFollows => "feed.follows",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|q| q.name() == name)
+    }
+
+    /// The routing keys bound to this queue.
+    pub fn routing_keys(self) -> &'static [&'static str] {
+        match self {
+            Queue::EmailWelcome | Queue::NetworkUsers => &["user.registered"],
+            Queue::FeedPosts => &["post.created", "post.deleted"],
+            Queue::FeedFollows => &["user.followed", "user.unfollowed"],
+        }
+    }
+
+    /// Every queue an event of this kind is delivered to.
+    pub fn for_kind(kind: &str) -> impl Iterator<Item = Queue> + '_ {
+        Self::ALL
+            .into_iter()
+            .filter(move |q| q.routing_keys().contains(&kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_has_the_designed_shape() {
+        let event = Event::new(EventPayload::PostCreated {
+            post_id: PostId::new(),
+            author_id: UserId::new(),
+        });
+        let json: serde_json::Value =
+            serde_json::from_str(&event.to_json().unwrap_or_default()).unwrap_or_default();
+        assert_eq!(json["type"], "post.created");
+        assert!(json["id"].is_string());
+        assert!(json["occurred_at"].is_string());
+        assert!(json["data"]["post_id"].is_string());
+        let back = Event::from_json(json.to_string().as_bytes()).ok();
+        assert_eq!(back, Some(event));
+    }
+
+    #[test]
+    fn routing_matches_design() {
+        let queues: Vec<_> = Queue::for_kind("user.registered").collect();
+        assert_eq!(queues, vec![Queue::EmailWelcome, Queue::NetworkUsers]);
+        assert_eq!(
+            Queue::for_kind("post.deleted").collect::<Vec<_>>(),
+            vec![Queue::FeedPosts]
+        );
+        assert_eq!(
+            Queue::for_kind("user.unfollowed").collect::<Vec<_>>(),
+            vec![Queue::FeedFollows]
+        );
+        assert_eq!(Queue::for_kind("nope").count(), 0);
+    }
+
+    #[test]
+    fn unknown_type_is_rejected() {
+        let body = br#"{"id":"0190c5e0-0000-7000-8000-000000000000","type":"user.exploded","occurred_at":"2026-01-01T00:00:00Z","data":{}}"#;
+        assert!(Event::from_json(body).is_err());
+    }
+}

@@ -1,0 +1,35 @@
+//! Validated domain types. Every value here was parsed once at the edge; code that holds one
+//! never checks it again.
+
+mod event;
+mod ids;
+mod page;
+mod post;
+mod text;
+mod time;
+mod user;
+
+pub use event::{Event, EventPayload, Queue};
+pub use ids::{EventId, PostId, UserId};
+pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
+pub use post::{NewPost, Post, PostContent};
+pub use text::{DisplayName, Email, Password, Username};
+pub use time::Timestamp;
+pub use user::{Credentials, NewUser, Profile, Relation, User, UserSummary};
+
+/// A value that failed validation: which field, and why, in words a client can show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

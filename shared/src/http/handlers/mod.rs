@@ -1,0 +1,9 @@
+//! One module per resource; each handler turns a request into domain values, calls one use
+//! case and turns its result into a response.
+
+pub mod auth;
+pub mod feed;
+pub mod follow;
+pub mod meta;
+pub mod posts;
+pub mod users;

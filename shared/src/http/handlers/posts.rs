@@ -1,0 +1,68 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::domain::PostContent;
+use crate::http::AppState;
+use crate::http::dto::{NewPostRequest, PostResponse};
+use crate::http::extract::{AuthUser, JsonObject};
+use crate::http::problem::Problem;
+use crate::services::{self, ServiceError};
+
+#[utoipa::path(
+    post, path = "/posts", tag = "posts",
+    security(("bearer" = [])),
+    request_body = NewPostRequest,
+    responses(
+        (status = 201, description = "Posted", body = PostResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or over 280 characters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    body: JsonObject,
+) -> Result<(StatusCode, Json<PostResponse>), ServiceError> {
+    let content = PostContent::parse(body.required("content")?)?;
+    let post = services::create_post(&state.ctx, me, content).await?;
+    Ok((StatusCode::CREATED, Json(post.into())))
+}
+
+#[utoipa::path(
+    get, path = "/posts/{id}", tag = "posts",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The post", body = PostResponse),
+        (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PostResponse>, ServiceError> {
+    let post = services::get_post(&state.ctx, &id).await?;
+    Ok(Json(post.into()))
+}
+
+#[utoipa::path(
+    delete, path = "/posts/{id}", tag = "posts",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ServiceError> {
+    services::delete_post(&state.ctx, me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,11 @@
+//! Rookery: a social-media backend shipped as AWS Lambda functions. This crate holds what every
+//! function shares: the domain, the use cases, the ports and their adapters, and the HTTP glue.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod ports;
+pub mod server;
+pub mod services;
+pub mod telemetry;

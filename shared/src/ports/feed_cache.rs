@@ -1,0 +1,69 @@
+//! Feeds as a cache (in-memory embedded, Redis in production). A feed is a capped set of post
+//! ids, newest first. A feed may vanish at any moment; it is rebuilt from the source of truth.
+
+use async_trait::async_trait;
+
+use crate::domain::{PostId, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedKind {
+    /// Own posts and followees' posts.
+    Home,
+    /// One author's posts.
+    User,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FeedKey {
+    pub kind: FeedKind,
+    pub user: UserId,
+}
+
+impl FeedKey {
+    pub fn home(user: UserId) -> Self {
+        Self {
+            kind: FeedKind::Home,
+            user,
+        }
+    }
+
+    pub fn user(user: UserId) -> Self {
+        Self {
+            kind: FeedKind::User,
+            user,
+        }
+    }
+}
+
+#[async_trait]
+pub trait FeedCache: Send + Sync + 'static {
+    /// True when the feed was loaded from the source of truth and still holds, up to the cap,
+    /// every post it should. A feed that only received pushes is not ready.
+    async fn is_ready(&self, key: FeedKey) -> anyhow::Result<bool>;
+
+    /// Merges `posts` into the feed (entries pushed meanwhile are kept), trims it to the cap and
+    /// marks it ready.
+    async fn fill(&self, key: FeedKey, posts: &[PostId]) -> anyhow::Result<()>;
+
+    /// Adds `posts` to every feed in `keys`, trimming each to the cap. Adding an entry twice
+    /// leaves one.
+    async fn add(&self, keys: &[FeedKey], posts: &[PostId]) -> anyhow::Result<()>;
+
+    /// Removes `posts` from every feed in `keys`.
+    async fn remove(&self, keys: &[FeedKey], posts: &[PostId]) -> anyhow::Result<()>;
+
+    /// Up to `limit` ids, newest first, strictly older than `before`. Counts as activity: a
+    /// read feed does not expire.
+    async fn page(
+        &self,
+        key: FeedKey,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>>;
+
+    /// A short label for `/health` and logs.
+    fn name(&self) -> &'static str;
+
+    /// Reachability, for `/health`.
+    async fn ping(&self) -> anyhow::Result<()>;
+}

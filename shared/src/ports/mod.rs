@@ -1,0 +1,17 @@
+//! Ports: what the use cases need from the outside world, as traits. Adapters implement them;
+//! use cases never name a concrete database, cache, bus or mail server.
+//!
+//! Errors: a port returns `anyhow::Error` for failures the caller cannot act on (an outage, a
+//! bug) and a dedicated enum where the caller must tell cases apart (a taken username).
+
+mod bus;
+mod feed_cache;
+mod graph;
+mod mailer;
+mod store;
+
+pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
+pub use feed_cache::{FeedCache, FeedKey, FeedKind};
+pub use graph::{FollowCounts, SocialGraph};
+pub use mailer::{Mail, Mailer};
+pub use store::{CreateUserError, PostStore, UserStore};

@@ -1,0 +1,267 @@
+//! The work behind each queue: welcome mail, graph node, fan-out. Each consumer checks the
+//! source of truth before acting, so events that arrive late, twice or out of order leave the
+//! right state behind; [`Idempotent`] additionally skips events already handled.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{Event, EventPayload, PostId, Queue, UserId};
+use crate::ports::{
+    ConsumeError, Consumer, FeedCache, FeedKey, Mail, Mailer, PostStore, ProcessedEvents,
+    SocialGraph,
+};
+
+use super::FeedSettings;
+
+fn wrong_queue(queue: Queue, event: &Event) -> ConsumeError {
+    ConsumeError::Poison(format!("{} does not take {}", queue.name(), event.kind()))
+}
+
+/// `email.welcome`: one welcome mail per registration.
+pub struct EmailConsumer {
+    pub mailer: Arc<dyn Mailer>,
+}
+
+/// The welcome mail for a registration, in plain text and HTML.
+pub fn welcome_mail(event: &Event) -> Option<Mail> {
+    let EventPayload::UserRegistered {
+        username,
+        email,
+        display_name,
+        ..
+    } = &event.payload
+    else {
+        return None;
+    };
+    let name = escape_html(display_name);
+    Some(Mail {
+        to: email.clone(),
+        subject: "Welcome to Rookery".to_owned(),
+        text: format!(
+            "Hello {display_name},\n\nWelcome to Rookery! Your username is @{username}.\n\
+             Follow a few people and your home feed fills up.\n\n- The Rookery team\n"
+        ),
+        html: format!(
+            "<p>Hello {name},</p><p>Welcome to Rookery! Your username is \
+             <strong>@{username}</strong>.</p><p>Follow a few people and your home feed fills \
+             up.</p><p>- The Rookery team</p>"
+        ),
+        message_id: format!("<{}@rookery>", event.id),
+    })
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[async_trait]
+impl Consumer for EmailConsumer {
+    fn queue(&self) -> Queue {
+        Queue::EmailWelcome
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), ConsumeError> {
+        let mail = welcome_mail(event).ok_or_else(|| wrong_queue(self.queue(), event))?;
+        self.mailer.send(&mail).await?;
+        tracing::info!(event_id = %event.id, mailer = self.mailer.name(), "welcome mail sent");
+        Ok(())
+    }
+}
+
+/// `network.users`: the new user's node in the follow graph.
+pub struct NetworkConsumer {
+    pub graph: Arc<dyn SocialGraph>,
+}
+
+#[async_trait]
+impl Consumer for NetworkConsumer {
+    fn queue(&self) -> Queue {
+        Queue::NetworkUsers
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), ConsumeError> {
+        let EventPayload::UserRegistered { user_id, .. } = &event.payload else {
+            return Err(wrong_queue(self.queue(), event));
+        };
+        self.graph.add_user(*user_id).await?;
+        Ok(())
+    }
+}
+
+/// Followers are walked in chunks of this many: one cache call per chunk, not per follower.
+const FANOUT_CHUNK: usize = 1_000;
+
+/// `feed.posts` and `feed.follows`: keeps cached feeds in step with posts and follows.
+pub struct FanoutConsumer {
+    pub queue: Queue,
+    pub posts: Arc<dyn PostStore>,
+    pub graph: Arc<dyn SocialGraph>,
+    pub feeds: Arc<dyn FeedCache>,
+    pub settings: FeedSettings,
+}
+
+impl FanoutConsumer {
+    async fn is_celebrity(&self, user: UserId) -> anyhow::Result<bool> {
+        let counts = self.graph.counts(user).await?;
+        Ok(counts.followers >= self.settings.celebrity_threshold)
+    }
+
+    /// Calls `apply` with the home-feed keys of every follower of `author`, chunk by chunk.
+    async fn for_followers<'a, F, Fut>(&'a self, author: UserId, apply: F) -> anyhow::Result<u64>
+    where
+        F: Fn(Vec<FeedKey>) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + 'a,
+    {
+        let mut after = None;
+        let mut reached = 0u64;
+        loop {
+            let chunk = self.graph.follower_ids(author, after, FANOUT_CHUNK).await?;
+            let Some(last) = chunk.last().copied() else {
+                return Ok(reached);
+            };
+            reached += chunk.len() as u64;
+            let full = chunk.len() == FANOUT_CHUNK;
+            apply(chunk.into_iter().map(FeedKey::home).collect()).await?;
+            if !full {
+                return Ok(reached);
+            }
+            after = Some(last);
+        }
+    }
+
+    async fn post_created(&self, post_id: PostId, author: UserId) -> anyhow::Result<()> {
+        if self.posts.post(post_id).await?.is_none() {
+            return Ok(()); // deleted before it was fanned out
+        }
+        let own = [FeedKey::home(author), FeedKey::user(author)];
+        self.feeds.add(&own, &[post_id]).await?;
+        if self.is_celebrity(author).await? {
+            return Ok(()); // merged into followers' feeds at read time
+        }
+        let reached = self
+            .for_followers(author, |keys| async move {
+                self.feeds.add(&keys, &[post_id]).await
+            })
+            .await?;
+        tracing::debug!(%post_id, followers = reached, "post fanned out");
+        Ok(())
+    }
+
+    async fn post_deleted(&self, post_id: PostId, author: UserId) -> anyhow::Result<()> {
+        let own = [FeedKey::home(author), FeedKey::user(author)];
+        self.feeds.remove(&own, &[post_id]).await?;
+        // Celebrities too: the post may have been pushed before the author crossed the line.
+        self.for_followers(author, |keys| async move {
+            self.feeds.remove(&keys, &[post_id]).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn recent_posts(&self, author: UserId) -> anyhow::Result<Vec<PostId>> {
+        self.posts
+            .post_ids_by_authors(&[author], None, self.settings.cap)
+            .await
+    }
+
+    async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
+        // The graph is the truth: an unfollow that came after this event wins.
+        if !self.graph.is_following(follower, followee).await?
+            || self.is_celebrity(followee).await?
+        {
+            return Ok(());
+        }
+        let recent = self.recent_posts(followee).await?;
+        self.feeds.add(&[FeedKey::home(follower)], &recent).await
+    }
+
+    async fn unfollowed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
+        if self.graph.is_following(follower, followee).await? {
+            return Ok(()); // followed again since
+        }
+        let recent = self.recent_posts(followee).await?;
+        self.feeds.remove(&[FeedKey::home(follower)], &recent).await
+    }
+}
+
+#[async_trait]
+impl Consumer for FanoutConsumer {
+    fn queue(&self) -> Queue {
+        self.queue
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), ConsumeError> {
+        if !self.queue.routing_keys().contains(&event.kind()) {
+            return Err(wrong_queue(self.queue, event));
+        }
+        let result = match event.payload {
+            EventPayload::PostCreated { post_id, author_id } => {
+                self.post_created(post_id, author_id).await
+            }
+            EventPayload::PostDeleted { post_id, author_id } => {
+                self.post_deleted(post_id, author_id).await
+            }
+            EventPayload::UserFollowed {
+                follower_id,
+                followee_id,
+            } => self.followed(follower_id, followee_id).await,
+            EventPayload::UserUnfollowed {
+                follower_id,
+                followee_id,
+            } => self.unfollowed(follower_id, followee_id).await,
+            EventPayload::UserRegistered { .. } => return Err(wrong_queue(self.queue, event)),
+        };
+        Ok(result?)
+    }
+}
+
+/// Skips events this consumer already finished. The mark is written after the work, so a crash
+/// in between means the work runs again on redelivery (at least once), never not at all.
+pub struct Idempotent<C> {
+    pub inner: C,
+    pub processed: Arc<dyn ProcessedEvents>,
+}
+
+#[async_trait]
+impl<C: Consumer> Consumer for Idempotent<C> {
+    fn queue(&self) -> Queue {
+        self.inner.queue()
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), ConsumeError> {
+        let name = self.queue().name();
+        if self.processed.is_processed(name, event.id).await? {
+            tracing::debug!(event_id = %event.id, queue = name, "already processed; skipped");
+            return Ok(());
+        }
+        self.inner.handle(event).await?;
+        self.processed.mark_processed(name, event.id).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn welcome_mail_escapes_html_and_keys_message_id_on_event() {
+        let event = Event::new(EventPayload::UserRegistered {
+            user_id: UserId::new(),
+            username: "ann".into(),
+            email: "ann@example.com".into(),
+            display_name: "<Ann & co>".into(),
+        });
+        let mail = welcome_mail(&event);
+        let html = mail.as_ref().map(|m| m.html.clone()).unwrap_or_default();
+        assert!(html.contains("&lt;Ann &amp; co&gt;"));
+        assert_eq!(
+            mail.map(|m| m.message_id),
+            Some(format!("<{}@rookery>", event.id))
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Follow, unfollow, and the follower / following listings.
+
+use std::collections::HashMap;
+
+use crate::domain::{
+    Cursor, Event, EventPayload, Limit, Page, Relation, RelationCursor, Timestamp, User, UserId,
+    UserSummary, ValidationError,
+};
+
+use super::{Context, ServiceError, ServiceResult};
+
+pub(super) async fn find_user(ctx: &Context, username: &str) -> ServiceResult<User> {
+    ctx.users
+        .user_by_username(username)
+        .await?
+        .ok_or(ServiceError::NotFound("user not found"))
+}
+
+async fn target(ctx: &Context, me: UserId, username: &str) -> ServiceResult<User> {
+    let user = find_user(ctx, username).await?;
+    if user.id == me {
+        return Err(ValidationError::new("username", "you cannot follow yourself").into());
+    }
+    Ok(user)
+}
+
+/// Idempotent: following again keeps the original `since`.
+///
+/// The graph and the outbox may be different stores, so they cannot share a transaction. The
+/// event is therefore recorded on every call, even when the edge already existed: a client that
+/// retries after a failure between the two writes still gets its backfill, and the consumer
+/// checks the graph before acting, so a repeated event is harmless.
+#[tracing::instrument(skip(ctx))]
+pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
+    let followee = target(ctx, me, username).await?;
+    ctx.graph.follow(me, followee.id, Timestamp::now()).await?;
+    record(
+        ctx,
+        EventPayload::UserFollowed {
+            follower_id: me,
+            followee_id: followee.id,
+        },
+    )
+    .await
+}
+
+/// Idempotent: unfollowing someone you do not follow succeeds and changes nothing.
+#[tracing::instrument(skip(ctx))]
+pub async fn unfollow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
+    let followee = target(ctx, me, username).await?;
+    ctx.graph.unfollow(me, followee.id).await?;
+    record(
+        ctx,
+        EventPayload::UserUnfollowed {
+            follower_id: me,
+            followee_id: followee.id,
+        },
+    )
+    .await
+}
+
+async fn record(ctx: &Context, payload: EventPayload) -> ServiceResult<()> {
+    ctx.outbox.enqueue(&Event::new(payload)).await?;
+    ctx.event_written();
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Followers,
+    Following,
+}
+
+pub async fn followers(
+    ctx: &Context,
+    username: &str,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ServiceResult<Page<UserSummary>> {
+    relations(ctx, username, cursor, limit, Direction::Followers).await
+}
+
+pub async fn following(
+    ctx: &Context,
+    username: &str,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ServiceResult<Page<UserSummary>> {
+    relations(ctx, username, cursor, limit, Direction::Following).await
+}
+
+async fn relations(
+    ctx: &Context,
+    username: &str,
+    cursor: Option<&str>,
+    limit: Limit,
+    direction: Direction,
+) -> ServiceResult<Page<UserSummary>> {
+    let after = cursor.map(RelationCursor::decode).transpose()?;
+    let user = find_user(ctx, username).await?;
+    let edges = match direction {
+        Direction::Followers => ctx.graph.followers(user.id, after, limit.probe()).await?,
+        Direction::Following => ctx.graph.following(user.id, after, limit.probe()).await?,
+    };
+    let page = Page::from_probe(edges, limit, |edge: &Relation| {
+        RelationCursor {
+            since: edge.since,
+            user: edge.user,
+        }
+        .encode()
+    });
+    let ids: Vec<UserId> = page.items.iter().map(|edge| edge.user).collect();
+    let mut by_id: HashMap<UserId, UserSummary> = ctx
+        .users
+        .summaries(&ids)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.id, summary))
+        .collect();
+    // A graph node without a user row would be a bug elsewhere; the listing skips it rather
+    // than failing every page that contains it.
+    Ok(Page {
+        items: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
