@@ -32,6 +32,7 @@ const RELAY_POLL: Duration = Duration::from_secs(1);
 const RELAY_MAX_ATTEMPTS: u32 = 8;
 
 /// The embedded wiring: the context for handlers, and the bus its events go to.
+#[derive(Clone)]
 pub struct Embedded {
     pub ctx: Context,
     pub bus: Arc<InProcessBus>,

@@ -1,0 +1,10 @@
+//! Integration tests: the real server, started in this process on a free port over a fresh data
+//! folder, driven over HTTP.
+
+mod errors;
+mod harness;
+mod idempotency;
+mod openapi;
+mod restart;
+mod story;
+mod tokens;
