@@ -78,7 +78,8 @@ impl UserStore for Sqlite {
             "SELECT id, username, email, display_name, created_at FROM users
              WHERE username_key = ?1",
         )
-        .bind(username.to_lowercase())
+        // Usernames are ASCII: Unicode folding would let "\u{212A}" (Kelvin) match "k".
+        .bind(username.to_ascii_lowercase())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(user).transpose()
@@ -86,8 +87,10 @@ impl UserStore for Sqlite {
 
     async fn credentials(&self, login: &str) -> anyhow::Result<Option<Credentials>> {
         let row = sqlx::query(
-            "SELECT id, password_hash FROM users WHERE username_key = ?1 OR email = ?1 LIMIT 1",
+            "SELECT id, password_hash FROM users WHERE username_key = ?1 OR email = ?2 LIMIT 1",
         )
+        // Usernames fold like `Username::key` (ASCII); e-mail like `Email::parse` (Unicode).
+        .bind(login.to_ascii_lowercase())
         .bind(login.to_lowercase())
         .fetch_optional(&self.pool)
         .await?;

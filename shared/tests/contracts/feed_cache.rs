@@ -1,0 +1,378 @@
+//! The `FeedCache` contract: capped sets of post ids, newest first, that know whether they were
+//! loaded from the source of truth.
+
+use std::sync::Arc;
+
+use anyhow::ensure;
+use rookery::domain::{PostId, UserId};
+use rookery::ports::{FeedCache, FeedKey};
+
+use super::check_eq;
+
+/// Runs every check against `cache`, whose feeds hold at most `cap` entries (`cap >= 6`).
+/// Every check uses keys of freshly minted users, so the cache may hold other feeds.
+pub async fn feed_cache(cache: Arc<dyn FeedCache>, cap: usize) -> anyhow::Result<()> {
+    ensure!(
+        cap >= 6,
+        "the feed cache suite needs a cap of at least 6, got {cap}"
+    );
+    ensure!(!cache.name().is_empty(), "name() must be a non-empty label");
+    cache.ping().await?;
+    let cache = &*cache;
+    unknown_feed_is_not_ready_and_empty(cache).await?;
+    pushes_alone_do_not_make_a_feed_ready(cache).await?;
+    fill_marks_ready_and_keeps_earlier_pushes(cache).await?;
+    fill_with_nothing_marks_ready(cache).await?;
+    adding_twice_leaves_one_entry(cache).await?;
+    pages_are_newest_first_strictly_older_and_bounded(cache, cap).await?;
+    trimming_to_the_cap_keeps_the_newest(cache, cap).await?;
+    add_and_remove_reach_every_key(cache).await?;
+    home_and_user_feeds_are_distinct(cache).await?;
+    Ok(())
+}
+
+/// `n` fresh post ids, oldest first.
+fn fresh_posts(n: usize) -> anyhow::Result<Vec<PostId>> {
+    let posts: Vec<PostId> = (0..n).map(|_| PostId::new()).collect();
+    ensure!(
+        posts.windows(2).all(|w| w[0] < w[1]),
+        "PostId::new() must be strictly increasing"
+    );
+    Ok(posts)
+}
+
+/// The ids, newest first.
+fn newest_first(posts: &[PostId]) -> Vec<PostId> {
+    let mut sorted = posts.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    sorted
+}
+
+/// The whole feed (a page far larger than any cap used here).
+async fn everything(cache: &dyn FeedCache, key: FeedKey) -> anyhow::Result<Vec<PostId>> {
+    cache.page(key, None, 10_000).await
+}
+
+async fn unknown_feed_is_not_ready_and_empty(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let user = UserId::new();
+    for key in [FeedKey::home(user), FeedKey::user(user)] {
+        ensure!(!cache.is_ready(key).await?, "unknown feed {key:?} is ready");
+        check_eq(
+            everything(cache, key).await?,
+            vec![],
+            "page of an unknown feed",
+        )?;
+        ensure!(
+            !cache.is_ready(key).await?,
+            "reading an unknown feed made it ready"
+        );
+    }
+    Ok(())
+}
+
+async fn pushes_alone_do_not_make_a_feed_ready(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    let posts = fresh_posts(2)?;
+    cache.add(&[key], &posts[..1]).await?;
+    ensure!(
+        !cache.is_ready(key).await?,
+        "add() made a never-filled feed ready"
+    );
+    cache.add(&[key], &posts[1..]).await?;
+    ensure!(!cache.is_ready(key).await?, "a second add() made it ready");
+    cache.remove(&[key], &posts[..1]).await?;
+    ensure!(!cache.is_ready(key).await?, "remove() made it ready");
+    Ok(())
+}
+
+async fn fill_marks_ready_and_keeps_earlier_pushes(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    let p = fresh_posts(5)?;
+    // Pushed while the reader was loading the feed from the source of truth: one older and one
+    // newer than what the load returns, and one the load also returns.
+    cache.add(&[key], &[p[1], p[4], p[2]]).await?;
+    ensure!(!cache.is_ready(key).await?, "ready before fill()");
+    cache.fill(key, &[p[0], p[2], p[3]]).await?;
+    ensure!(cache.is_ready(key).await?, "not ready after fill()");
+    check_eq(
+        everything(cache, key).await?,
+        newest_first(&p),
+        "fill() must merge with entries pushed before it",
+    )?;
+    // A second fill merges too; it neither drops nor duplicates.
+    let q = fresh_posts(1)?;
+    cache.fill(key, &[q[0], p[0]]).await?;
+    ensure!(
+        cache.is_ready(key).await?,
+        "not ready after a second fill()"
+    );
+    let mut all = p.clone();
+    all.extend(&q);
+    check_eq(
+        everything(cache, key).await?,
+        newest_first(&all),
+        "a second fill() must merge with the feed",
+    )?;
+    Ok(())
+}
+
+async fn fill_with_nothing_marks_ready(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let key = FeedKey::user(UserId::new());
+    cache.fill(key, &[]).await?;
+    ensure!(
+        cache.is_ready(key).await?,
+        "fill() with no posts (a user who never posted) must still mark the feed ready"
+    );
+    check_eq(
+        everything(cache, key).await?,
+        vec![],
+        "page of an empty feed",
+    )?;
+    Ok(())
+}
+
+async fn adding_twice_leaves_one_entry(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    let p = fresh_posts(3)?;
+    cache.fill(key, &[p[0]]).await?;
+    cache.add(&[key], &[p[1]]).await?;
+    cache.add(&[key], &[p[1]]).await?;
+    cache.add(&[key], &[p[2], p[2], p[1]]).await?;
+    cache.fill(key, &[p[0], p[1]]).await?;
+    check_eq(
+        everything(cache, key).await?,
+        vec![p[2], p[1], p[0]],
+        "entries added or filled twice must appear once",
+    )?;
+    Ok(())
+}
+
+async fn pages_are_newest_first_strictly_older_and_bounded(
+    cache: &dyn FeedCache,
+    cap: usize,
+) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    // Interleave the ids in the feed with ids minted between them that are not in it.
+    let minted = fresh_posts(2 * cap)?;
+    let held: Vec<PostId> = minted.iter().copied().step_by(2).collect();
+    let absent: Vec<PostId> = minted.iter().copied().skip(1).step_by(2).collect();
+    // Filled in a scrambled order: the feed orders by id, not by arrival.
+    let mut scrambled = held.clone();
+    scrambled.reverse();
+    scrambled.rotate_left(1);
+    cache.fill(key, &scrambled).await?;
+    let want = newest_first(&held);
+    check_eq(
+        everything(cache, key).await?,
+        want.clone(),
+        "the whole feed",
+    )?;
+
+    check_eq(
+        cache.page(key, None, 1).await?,
+        want[..1].to_vec(),
+        "page(limit 1)",
+    )?;
+    check_eq(
+        cache.page(key, None, 2).await?,
+        want[..2].to_vec(),
+        "page(limit 2)",
+    )?;
+
+    // `before` an id in the feed excludes that id.
+    let before = want[1];
+    check_eq(
+        cache.page(key, Some(before), 10_000).await?,
+        want[2..].to_vec(),
+        "page(before an entry) must hold only strictly older entries",
+    )?;
+    // `before` an id that is not in the feed.
+    let gap = absent[0]; // newer than held[0] only
+    check_eq(
+        cache.page(key, Some(gap), 10_000).await?,
+        vec![held[0]],
+        "page(before an id between entries)",
+    )?;
+    check_eq(
+        cache.page(key, Some(held[0]), 10_000).await?,
+        vec![],
+        "page(before the oldest entry)",
+    )?;
+    let newer = fresh_posts(1)?[0];
+    check_eq(
+        cache.page(key, Some(newer), 10_000).await?,
+        want.clone(),
+        "page(before an id newer than every entry)",
+    )?;
+
+    // Walking the feed page by page, each page's last id as the next `before`, yields every
+    // entry exactly once, newest first.
+    for limit in [1, 2, 3] {
+        let mut walked = Vec::new();
+        let mut before = None;
+        loop {
+            let page = cache.page(key, before, limit).await?;
+            ensure!(
+                page.len() <= limit,
+                "page(limit {limit}) returned {} ids",
+                page.len()
+            );
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            walked.extend(page);
+            before = Some(last);
+            ensure!(walked.len() <= want.len(), "paging does not terminate");
+        }
+        check_eq(walked, want.clone(), &format!("walk with limit {limit}"))?;
+    }
+    Ok(())
+}
+
+async fn trimming_to_the_cap_keeps_the_newest(
+    cache: &dyn FeedCache,
+    cap: usize,
+) -> anyhow::Result<()> {
+    // fill() with more than the cap.
+    let key = FeedKey::home(UserId::new());
+    let loaded = fresh_posts(cap + 3)?;
+    cache.fill(key, &loaded).await?;
+    ensure!(
+        cache.is_ready(key).await?,
+        "not ready after an over-full fill()"
+    );
+    let want: Vec<PostId> = newest_first(&loaded).into_iter().take(cap).collect();
+    check_eq(
+        everything(cache, key).await?,
+        want,
+        "fill() beyond the cap must keep the newest `cap` ids",
+    )?;
+
+    // add() to a full feed.
+    let pushed = fresh_posts(2)?;
+    cache.add(&[key], &pushed).await?;
+    let mut all = loaded.clone();
+    all.extend(&pushed);
+    let want: Vec<PostId> = newest_first(&all).into_iter().take(cap).collect();
+    check_eq(
+        everything(cache, key).await?,
+        want.clone(),
+        "add() to a full feed must keep the newest `cap` ids",
+    )?;
+
+    // An id older than every entry of a full feed does not stay.
+    cache.add(&[key], &[loaded[0]]).await?;
+    check_eq(
+        everything(cache, key).await?,
+        want,
+        "add() of an id older than a full feed's entries must be trimmed away",
+    )?;
+
+    // add() of more than the cap at once, to a never-filled feed, then fill(): still capped.
+    let key = FeedKey::user(UserId::new());
+    let burst = fresh_posts(cap + 2)?;
+    cache.add(&[key], &burst).await?;
+    cache.fill(key, &[]).await?;
+    let want: Vec<PostId> = newest_first(&burst).into_iter().take(cap).collect();
+    check_eq(
+        everything(cache, key).await?,
+        want,
+        "add() beyond the cap must keep the newest `cap` ids",
+    )?;
+    Ok(())
+}
+
+async fn add_and_remove_reach_every_key(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let (a, b) = (FeedKey::home(UserId::new()), FeedKey::home(UserId::new()));
+    let missing = FeedKey::home(UserId::new());
+    let p = fresh_posts(4)?;
+    cache.fill(a, &[p[0], p[1]]).await?;
+    cache.fill(b, &[p[0]]).await?;
+    cache.add(&[a, b], &[p[2], p[3]]).await?;
+    check_eq(
+        everything(cache, a).await?,
+        vec![p[3], p[2], p[1], p[0]],
+        "feed a after add() to [a, b]",
+    )?;
+    check_eq(
+        everything(cache, b).await?,
+        vec![p[3], p[2], p[0]],
+        "feed b after add() to [a, b]",
+    )?;
+
+    let stranger = fresh_posts(1)?[0];
+    cache
+        .remove(&[a, missing, b], &[p[2], stranger, p[1]])
+        .await?;
+    check_eq(
+        everything(cache, a).await?,
+        vec![p[3], p[0]],
+        "feed a after remove() from [a, missing, b]",
+    )?;
+    check_eq(
+        everything(cache, b).await?,
+        vec![p[3], p[0]],
+        "feed b after remove() from [a, missing, b]",
+    )?;
+    ensure!(
+        cache.is_ready(a).await? && cache.is_ready(b).await?,
+        "remove() must not unmark filled feeds"
+    );
+    ensure!(
+        !cache.is_ready(missing).await?,
+        "remove() from a missing feed made it ready"
+    );
+    check_eq(
+        everything(cache, missing).await?,
+        vec![],
+        "remove() from a missing feed must leave it empty",
+    )?;
+    // Removing what is not there is not an error either.
+    cache.remove(&[a], &[stranger]).await?;
+    cache.remove(&[], &[p[0]]).await?;
+    cache.add(&[], &[p[1]]).await?;
+    check_eq(
+        everything(cache, a).await?,
+        vec![p[3], p[0]],
+        "feed a after no-op add()/remove()",
+    )?;
+    Ok(())
+}
+
+async fn home_and_user_feeds_are_distinct(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let user = UserId::new();
+    let other = UserId::new();
+    let (home, own) = (FeedKey::home(user), FeedKey::user(user));
+    let p = fresh_posts(4)?;
+    cache.fill(home, &[p[0]]).await?;
+    ensure!(
+        !cache.is_ready(own).await?,
+        "filling the home feed made the user feed ready"
+    );
+    ensure!(
+        !cache.is_ready(FeedKey::home(other)).await?,
+        "filling one user's home feed made another's ready"
+    );
+    cache.add(&[own], &[p[1]]).await?;
+    cache.fill(own, &[p[2]]).await?;
+    cache.add(&[home], &[p[3]]).await?;
+    check_eq(
+        everything(cache, home).await?,
+        vec![p[3], p[0]],
+        "home feed",
+    )?;
+    check_eq(everything(cache, own).await?, vec![p[2], p[1]], "user feed")?;
+    cache.remove(&[own], &[p[2]]).await?;
+    check_eq(
+        everything(cache, home).await?,
+        vec![p[3], p[0]],
+        "home feed after a removal from the user feed",
+    )?;
+    check_eq(
+        everything(cache, FeedKey::user(other)).await?,
+        vec![],
+        "another user's feed",
+    )?;
+    Ok(())
+}
