@@ -3,4 +3,7 @@
 pub mod folder_mailer;
 pub mod in_process_bus;
 pub mod memory_feed;
+pub mod rabbitmq;
+pub mod redis_feed;
+pub mod smtp_mailer;
 pub mod sqlite;

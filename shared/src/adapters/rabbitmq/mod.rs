@@ -1,0 +1,26 @@
+//! RabbitMQ through lapin: the topology of DESIGN section 5, a publisher with confirms, and the
+//! queue consumers.
+//!
+//! Queues are quorum queues: the broker counts deliveries (`x-delivery-count`) and dead-letters
+//! a message after `x-delivery-limit` redeliveries, so a message that keeps failing ends in its
+//! `<queue>.dlq` instead of looping, even if the consumer crashes each time.
+
+mod consumer;
+mod publisher;
+mod topology;
+
+pub use consumer::{ConsumerOptions, run_consumer};
+pub use publisher::RabbitPublisher;
+pub use topology::Topology;
+
+use anyhow::Context as _;
+use lapin::{Connection, ConnectionProperties};
+
+/// Opens a connection; `name` shows in the broker's management UI.
+pub async fn connect(url: &str, name: &str) -> anyhow::Result<Connection> {
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
+    // The URL carries the password: it is never part of an error message.
+    Connection::connect(url, properties)
+        .await
+        .context("connect to RabbitMQ")
+}

@@ -1,0 +1,112 @@
+//! Publishes events with publisher confirms: `publish` returns only once the broker has taken
+//! the message, so the outbox relay marks a row sent only when it is safe to.
+
+use anyhow::{Context as _, bail};
+use async_trait::async_trait;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use lapin::{BasicProperties, Channel, Connection};
+use tokio::sync::Mutex;
+
+use super::Topology;
+use crate::domain::Event;
+use crate::ports::EventPublisher;
+
+const PERSISTENT: u8 = 2;
+
+pub struct RabbitPublisher {
+    url: String,
+    topology: Topology,
+    /// Opened on first use and again after a failure, so a broker restart heals by itself.
+    link: Mutex<Option<(Connection, Channel)>>,
+}
+
+impl RabbitPublisher {
+    pub fn new(url: &str, topology: Topology) -> Self {
+        Self {
+            url: url.to_owned(),
+            topology,
+            link: Mutex::new(None),
+        }
+    }
+
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        let mut link = self.link.lock().await;
+        if let Some((connection, channel)) = link.as_ref()
+            && connection.status().connected()
+            && channel.status().connected()
+        {
+            return Ok(channel.clone());
+        }
+        let connection = super::connect(&self.url, "rookery-publisher").await?;
+        let channel = connection.create_channel().await.context("open channel")?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .context("enable publisher confirms")?;
+        self.topology.declare(&channel).await?;
+        *link = Some((connection, channel.clone()));
+        Ok(channel)
+    }
+
+    async fn forget_channel(&self) {
+        *self.link.lock().await = None;
+    }
+
+    async fn try_publish(&self, event: &Event) -> anyhow::Result<()> {
+        let channel = self.channel().await?;
+        let payload = event.to_json()?;
+        let properties = BasicProperties::default()
+            .with_message_id(ShortString::from(event.id.to_string()))
+            .with_type(ShortString::from(event.kind()))
+            .with_content_type(ShortString::from("application/json"))
+            .with_delivery_mode(PERSISTENT)
+            .with_timestamp(u64::try_from(event.occurred_at.secs()).unwrap_or(0));
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let confirmation = channel
+            .basic_publish(
+                self.topology.exchange().as_str().into(),
+                event.kind().into(),
+                options,
+                payload.as_bytes(),
+                properties,
+            )
+            .await
+            .context("publish")?
+            .await
+            .context("wait for the broker's confirm")?;
+        if !confirmation.is_ack() {
+            bail!("the broker refused the message");
+        }
+        if confirmation.take_message().is_some() {
+            bail!("no queue is bound for {}", event.kind());
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventPublisher for RabbitPublisher {
+    async fn publish(&self, event: &Event) -> anyhow::Result<()> {
+        let result = self.try_publish(event).await;
+        if result.is_err() {
+            self.forget_channel().await;
+        }
+        result
+    }
+
+    fn name(&self) -> &'static str {
+        "rabbitmq"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let result = self.channel().await.map(|_| ());
+        if result.is_err() {
+            self.forget_channel().await;
+        }
+        result
+    }
+}

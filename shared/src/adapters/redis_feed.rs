@@ -1,0 +1,1 @@
+//! Redis feeds (redis, connection manager).

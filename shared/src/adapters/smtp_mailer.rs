@@ -1,0 +1,1 @@
+//! SMTP mail (lettre, async transport).
