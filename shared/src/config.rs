@@ -50,18 +50,22 @@ pub struct Config {
     pub mail_from: Mailbox,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `REDIS_URL`: feeds, cached lists and the post cache in Redis instead of in memory.
+    pub redis_url: Option<SecretString>,
+    /// `FEED_TTL_DAYS`: a Redis feed not read for this long expires (rebuilt on its next read).
+    pub feed_ttl: Duration,
+    /// `RABBITMQ_URL`: events through RabbitMQ instead of the in-process bus.
+    pub rabbitmq_url: Option<SecretString>,
+    /// `RABBITMQ_NAMESPACE`: a prefix for every exchange and queue name, so that several
+    /// instances can share one broker (tests do); unset in production.
+    pub rabbitmq_namespace: Option<String>,
+    /// `SMTP_URL`: welcome mails over SMTP instead of into the data folder.
+    pub smtp_url: Option<SecretString>,
 }
 
-/// Variables that select production adapters. Until those adapters exist, setting one is an
+/// Variables that select production adapters this build does not have yet: setting one is an
 /// error rather than being silently ignored.
-const NOT_YET_SUPPORTED: [&str; 6] = [
-    "DATABASE_URL",
-    "NEO4J_URI",
-    "REDIS_URL",
-    "RABBITMQ_URL",
-    "SMTP_URL",
-    "FALKORDB_URL",
-];
+const NOT_YET_SUPPORTED: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "FALKORDB_URL"];
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -96,6 +100,10 @@ impl Config {
         if cap == 0 {
             return Err(invalid("FEED_CAP", "must be at least 1"));
         }
+        let ttl_days = parsed(&var, "FEED_TTL_DAYS", 30u64)?;
+        if ttl_days == 0 {
+            return Err(invalid("FEED_TTL_DAYS", "must be at least 1"));
+        }
         let ttl = parsed(&var, "JWT_TTL_SECONDS", 3600u64)?;
         if ttl == 0 {
             return Err(invalid("JWT_TTL_SECONDS", "must be at least 1"));
@@ -126,7 +134,32 @@ impl Config {
                 Some("json") => LogFormat::Json,
                 Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
             },
+            redis_url: url(&var, "REDIS_URL", &["redis", "rediss", "unix"])?,
+            feed_ttl: Duration::from_secs(ttl_days.saturating_mul(86_400)),
+            rabbitmq_url: url(&var, "RABBITMQ_URL", &["amqp", "amqps"])?,
+            rabbitmq_namespace: var("RABBITMQ_NAMESPACE"),
+            smtp_url: url(&var, "SMTP_URL", &["smtp", "smtps"])?,
         })
+    }
+}
+
+/// A connection URL whose scheme is one of `schemes`. URLs may carry passwords, so the value is
+/// kept secret and never repeated in an error.
+fn url(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+    schemes: &[&str],
+) -> Result<Option<SecretString>, ConfigError> {
+    let Some(raw) = var(name) else {
+        return Ok(None);
+    };
+    let scheme = raw.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some(scheme) if schemes.contains(&scheme) => Ok(Some(SecretString::from(raw))),
+        _ => Err(invalid(
+            name,
+            format!("must be a URL starting with {}://", schemes.join(":// or ")),
+        )),
     }
 }
 
@@ -183,11 +216,35 @@ mod tests {
             ("FEED_CAP", "0"),
             ("LOG_FORMAT", "xml"),
             ("MAIL_FROM", "not an address"),
-            ("REDIS_URL", "redis://127.0.0.1"),
+            ("REDIS_URL", "http://127.0.0.1"),
+            ("RABBITMQ_URL", "127.0.0.1:5672"),
+            ("SMTP_URL", "mail.example.com"),
+            ("FEED_TTL_DAYS", "0"),
+            ("DATABASE_URL", "mssql://db"),
         ] {
             let err = config(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(err, Some(var), "{var}={value}");
         }
+    }
+
+    #[test]
+    fn service_urls_select_real_adapters_and_stay_secret() -> Result<(), ConfigError> {
+        let c = config(&[
+            ("REDIS_URL", "redis://:hunter2@127.0.0.1:6379/0"),
+            (
+                "RABBITMQ_URL",
+                "amqps://user:hunter2@mq.example.com:5671/%2f",
+            ),
+            (
+                "SMTP_URL",
+                "smtp://user:hunter2@mail.example.com:587?tls=required",
+            ),
+        ])?;
+        assert!(c.redis_url.is_some() && c.rabbitmq_url.is_some() && c.smtp_url.is_some());
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = config(&[("SMTP_URL", "ftp://user:hunter2@host")]).err();
+        assert!(err.is_some_and(|e| !e.to_string().contains("hunter2")));
+        Ok(())
     }
 
     #[test]

@@ -17,11 +17,15 @@ use tokio::sync::Notify;
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::in_process_bus::InProcessBus;
 use crate::adapters::memory_feed::MemoryFeeds;
+use crate::adapters::rabbitmq::{ConsumerOptions, RabbitPublisher, Topology, run_consumer};
+use crate::adapters::redis_feed::{RedisFeeds, connect_manager};
+use crate::adapters::redis_posts::CachedPosts;
+use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::adapters::sqlite::Sqlite;
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
-use crate::ports::{Consumer, EventPublisher, FeedCache, ProcessedEvents};
+use crate::ports::{Consumer, EventPublisher, FeedCache, Mailer, PostStore, ProcessedEvents};
 use crate::services::{
     Context, EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, PasswordHasher, Relay,
     TokenService,
@@ -31,12 +35,30 @@ use crate::services::{
 const RELAY_POLL: Duration = Duration::from_secs(1);
 const RELAY_MAX_ATTEMPTS: u32 = 8;
 
-/// The embedded wiring: the context for handlers, and the bus its events go to.
+/// The wiring: the context for handlers, this process's consumers, and where events go.
 #[derive(Clone)]
 pub struct Embedded {
     pub ctx: Context,
-    pub bus: Arc<InProcessBus>,
-    pub store: Sqlite,
+    /// This process's consumers behind an in-process bus: the bus itself in embedded mode, and a
+    /// way to hand a consumer an event directly in every mode.
+    pub dispatcher: Arc<InProcessBus>,
+    /// Where the outbox relay publishes: the dispatcher, or RabbitMQ.
+    pub publisher: Arc<dyn EventPublisher>,
+    consumers: Vec<Arc<dyn Consumer>>,
+    rabbit: Option<(SecretString, Topology)>,
+    probes: Vec<Probe>,
+}
+
+/// Wraps a health check's future in the shape `/health` wants.
+fn probe<F, Fut>(name: &'static str, check: F) -> Probe
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    Probe {
+        name,
+        check: Arc::new(move || check().boxed()),
+    }
 }
 
 impl Embedded {
@@ -50,13 +72,17 @@ impl Embedded {
             Some(secret) => secret.clone(),
             None => local_secret(data_dir).await?,
         };
-        let feeds: Arc<dyn FeedCache> = Arc::new(MemoryFeeds::new(config.feed.cap));
-        let mailer =
-            Arc::new(FolderMailer::new(data_dir.join("mail"), config.mail_from.clone()).await?);
         let shared = Arc::new(store.clone());
+        let database = store.clone();
+        let mut probes = vec![probe("database", move || {
+            let store = database.clone();
+            async move { store.ping().await }
+        })];
+        let (feeds, posts) = caches(config, shared.clone(), &mut probes).await?;
+        let mailer = mailer(config, &mut probes).await?;
         let ctx = Context {
             users: shared.clone(),
-            posts: shared.clone(),
+            posts: posts.clone(),
             graph: shared.clone(),
             feeds: feeds.clone(),
             outbox: shared.clone(),
@@ -71,7 +97,7 @@ impl Embedded {
         let processed: Arc<dyn ProcessedEvents> = shared.clone();
         let fanout = |queue| FanoutConsumer {
             queue,
-            posts: shared.clone(),
+            posts: posts.clone(),
             graph: shared.clone(),
             feeds: feeds.clone(),
             settings: config.feed,
@@ -87,50 +113,108 @@ impl Embedded {
             idempotent(fanout(Queue::FeedPosts), &processed),
             idempotent(fanout(Queue::FeedFollows), &processed),
         ];
+        let dispatcher = Arc::new(InProcessBus::new(consumers.clone()));
+        let (publisher, rabbit): (Arc<dyn EventPublisher>, _) = match &config.rabbitmq_url {
+            Some(url) => {
+                let topology = Topology::new(config.rabbitmq_namespace.as_deref());
+                let publisher =
+                    Arc::new(RabbitPublisher::new(url.expose_secret(), topology.clone()));
+                (publisher, Some((url.clone(), topology)))
+            }
+            None => (dispatcher.clone(), None),
+        };
+        let bus = publisher.clone();
+        probes.push(probe("event_bus", move || {
+            let bus = bus.clone();
+            async move { bus.ping().await }
+        }));
         Ok(Self {
             ctx,
-            bus: Arc::new(InProcessBus::new(consumers)),
-            store,
+            dispatcher,
+            publisher,
+            consumers,
+            rabbit,
+            probes,
         })
     }
 
     pub fn relay(&self) -> Relay {
         Relay {
             outbox: self.ctx.outbox.clone(),
-            publisher: self.bus.clone(),
+            publisher: self.publisher.clone(),
             max_attempts: RELAY_MAX_ATTEMPTS,
             batch: 100,
         }
     }
 
-    fn probes(&self) -> Vec<Probe> {
-        let store = self.store.clone();
-        let feeds = self.ctx.feeds.clone();
-        let bus = self.bus.clone();
-        vec![
-            Probe {
-                name: "database",
-                check: Arc::new(move || {
-                    let store = store.clone();
-                    async move { store.ping().await }.boxed()
-                }),
-            },
-            Probe {
-                name: "feed_cache",
-                check: Arc::new(move || {
-                    let feeds = feeds.clone();
-                    async move { feeds.ping().await }.boxed()
-                }),
-            },
-            Probe {
-                name: "event_bus",
-                check: Arc::new(move || {
-                    let bus = bus.clone();
-                    async move { bus.ping().await }.boxed()
-                }),
-            },
-        ]
+    /// Runs this process's consumers on their RabbitMQ queues, when events go through RabbitMQ;
+    /// otherwise the relay hands events to them directly and this returns at once.
+    pub async fn run_queue_consumers(&self) {
+        let Some((url, topology)) = &self.rabbit else {
+            return;
+        };
+        let runs = self.consumers.iter().map(|consumer| {
+            run_consumer(
+                url.expose_secret().to_owned(),
+                topology.clone(),
+                consumer.clone(),
+                ConsumerOptions::default(),
+            )
+        });
+        futures::future::join_all(runs).await;
     }
+}
+
+/// The feed cache and the post store readers use: Redis in front of SQLite when `REDIS_URL`
+/// is set, memory otherwise.
+async fn caches(
+    config: &Config,
+    store: Arc<Sqlite>,
+    probes: &mut Vec<Probe>,
+) -> anyhow::Result<(Arc<dyn FeedCache>, Arc<dyn PostStore>)> {
+    let Some(url) = &config.redis_url else {
+        let feeds: Arc<dyn FeedCache> = Arc::new(MemoryFeeds::new(config.feed.cap));
+        let probed = feeds.clone();
+        probes.push(probe("feed_cache", move || {
+            let feeds = probed.clone();
+            async move { feeds.ping().await }
+        }));
+        return Ok((feeds, store));
+    };
+    // One connection manager (it multiplexes and reconnects) for feeds and the post cache.
+    let manager = connect_manager(url.expose_secret())
+        .await
+        .context("REDIS_URL")?;
+    let posts = CachedPosts::new(store, manager.clone(), config.feed_ttl);
+    let feeds: Arc<dyn FeedCache> = Arc::new(RedisFeeds::from_manager(
+        manager,
+        config.feed.cap,
+        config.feed_ttl,
+    ));
+    let probed = feeds.clone();
+    probes.push(probe("redis", move || {
+        let feeds = probed.clone();
+        async move { feeds.ping().await }
+    }));
+    Ok((feeds, Arc::new(posts)))
+}
+
+async fn mailer(config: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<Arc<dyn Mailer>> {
+    let Some(url) = &config.smtp_url else {
+        let folder = config.data_dir.join("mail");
+        return Ok(Arc::new(
+            FolderMailer::new(folder, config.mail_from.clone()).await?,
+        ));
+    };
+    let smtp = Arc::new(
+        SmtpMailer::new(url.expose_secret(), config.mail_from.clone()).context("SMTP_URL")?,
+    );
+    let probed = smtp.clone();
+    probes.push(probe("smtp", move || {
+        let smtp = probed.clone();
+        async move { smtp.ping().await }
+    }));
+    Ok(smtp)
 }
 
 fn idempotent<C: Consumer>(inner: C, processed: &Arc<dyn ProcessedEvents>) -> Arc<dyn Consumer> {
@@ -205,21 +289,30 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = AppState {
-            probes: Arc::new(self.embedded.probes()),
+            probes: Arc::new(self.embedded.probes.clone()),
             ctx: self.embedded.ctx.clone(),
         };
+        let consumers = self.embedded.run_queue_consumers();
         let relay = self
             .embedded
             .relay()
             .run(self.embedded.ctx.outbox_written.clone(), RELAY_POLL);
         let server =
             axum::serve(self.listener, http::router(state)).with_graceful_shutdown(shutdown);
+        // Consumers and relay run until the server stops; their loops never end on their own.
         tokio::select! {
             served = server => served.context("HTTP server")?,
             () = relay => {}
+            () = consumers_forever(consumers) => {}
         }
         Ok(())
     }
+}
+
+/// `run_queue_consumers` returns at once in embedded mode: then wait forever instead.
+async fn consumers_forever(consumers: impl Future<Output = ()>) {
+    consumers.await;
+    std::future::pending::<()>().await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

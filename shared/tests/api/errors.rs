@@ -149,7 +149,7 @@ async fn conflicts_ignore_letter_case_and_change_nothing() -> anyhow::Result<()>
     // The original password still works, and no extra mail went out.
     app.login("ann@example.com", "correct horse").await?;
     crate::harness::eventually("one welcome mail", || async {
-        Ok(app.mails_to("ann@example.com")? == 1)
+        Ok(app.mails_to("ann@example.com").await? == 1)
     })
     .await?;
     Ok(())

@@ -14,8 +14,37 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+/// Which adapters a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, in-process bus, in-memory feeds, mail to a folder.
+    Embedded,
+    /// Redis feeds, RabbitMQ events and SMTP mail (into maildev), from `scripts/services`.
+    RealServices,
+}
+
+/// Where the real services are: `scripts/test` exports these; the defaults are the loopback
+/// ports `scripts/services` uses. A service that is down fails the test, never skips it.
+pub fn service_url(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        match var {
+            "TEST_REDIS_URL" => "redis://127.0.0.1:6379",
+            "TEST_RABBITMQ_URL" => "amqp://guest:guest@127.0.0.1:5672/%2f",
+            "TEST_SMTP_URL" => "smtp://127.0.0.1:1025",
+            "TEST_MAILDEV_URL" => "http://127.0.0.1:1080",
+            _ => "",
+        }
+        .to_owned()
+    })
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub backend: Backend,
+    /// A suffix unique to this app: e-mail domains and broker names carry it, so apps that
+    /// share maildev and RabbitMQ never see each other's mail or events.
+    pub tag: String,
+    extra: Vec<(String, String)>,
     pub data: tempfile::TempDir,
     pub client: reqwest::Client,
     /// The running server's wiring, for tests that dispatch events directly.
@@ -79,23 +108,19 @@ impl Reply {
     }
 }
 
-fn config_for(data: &std::path::Path, extra: &[(&str, &str)]) -> anyhow::Result<Config> {
+fn config_for(data: &std::path::Path, extra: &[(String, String)]) -> anyhow::Result<Config> {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("ROOKERY_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("ROOKERY_DATA_DIR".to_owned(), data.display().to_string()),
         ("BCRYPT_COST".to_owned(), "4".to_owned()),
     ]);
-    vars.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    vars.extend(extra.iter().cloned());
     Ok(Config::from_lookup(|name| vars.get(name).cloned())?)
 }
 
 async fn start(
     data: &std::path::Path,
-    extra: &[(&str, &str)],
+    extra: &[(String, String)],
 ) -> anyhow::Result<(Server, SocketAddr)> {
     let server = Server::build(&config_for(data, extra)?).await?;
     let addr = server.local_addr()?;
@@ -104,20 +129,32 @@ async fn start(
 
 impl TestApp {
     pub async fn spawn() -> anyhow::Result<Self> {
-        Self::spawn_with(tempfile::tempdir()?, &[]).await
+        Self::spawn_on(Backend::Embedded, &[]).await
     }
 
-    /// A server over `data` with extra configuration variables.
-    pub async fn spawn_with(
-        data: tempfile::TempDir,
-        extra: &[(&str, &str)],
-    ) -> anyhow::Result<Self> {
+    /// A server on `backend` with extra configuration variables.
+    pub async fn spawn_on(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
         if std::env::var_os("TEST_LOG").is_some() {
             rookery::telemetry::init(rookery::config::LogFormat::Text);
         }
-        let (server, addr) = start(data.path(), extra).await?;
+        let data = tempfile::tempdir()?;
+        let tag = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let mut vars: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        if backend == Backend::RealServices {
+            vars.push(("REDIS_URL".into(), service_url("TEST_REDIS_URL")));
+            vars.push(("RABBITMQ_URL".into(), service_url("TEST_RABBITMQ_URL")));
+            vars.push(("SMTP_URL".into(), service_url("TEST_SMTP_URL")));
+            vars.push(("RABBITMQ_NAMESPACE".into(), tag.clone()));
+        }
+        let (server, addr) = start(data.path(), &vars).await?;
         let mut app = Self {
             addr,
+            backend,
+            tag,
+            extra: vars,
             data,
             client: reqwest::Client::new(),
             embedded: server.embedded().clone(),
@@ -145,7 +182,7 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             task.await??;
         }
-        let (server, addr) = start(self.data.path(), &[]).await?;
+        let (server, addr) = start(self.data.path(), &self.extra).await?;
         self.embedded = server.embedded().clone();
         self.addr = addr;
         self.run(server);
@@ -185,10 +222,15 @@ impl TestApp {
         self.send(Method::GET, path, token, None).await
     }
 
+    /// The address `register` gives `username`: unique to this app.
+    pub fn email(&self, username: &str) -> String {
+        format!("{}@{}.example.com", username.to_lowercase(), self.tag)
+    }
+
     pub async fn register(&self, username: &str) -> anyhow::Result<Reply> {
         let body = json!({
             "username": username,
-            "email": format!("{}@example.com", username.to_lowercase()),
+            "email": self.email(username),
             "password": "correct horse",
         });
         self.send(Method::POST, "/auth/register", None, Some(body))
@@ -270,23 +312,52 @@ impl TestApp {
             .collect()
     }
 
-    /// Count of mail files addressed to `email`.
-    pub fn mails_to(&self, email: &str) -> anyhow::Result<usize> {
-        let mut count = 0;
-        let Ok(entries) = std::fs::read_dir(self.mail_dir()) else {
-            return Ok(0);
-        };
-        for entry in entries {
-            let path = entry?.path();
-            if path.extension().is_some_and(|ext| ext == "eml") {
-                let text = std::fs::read_to_string(&path)?;
-                if text.contains(&format!("To: {email}")) {
-                    count += 1;
-                }
+    /// How many welcome mails reached `email`: files in the mail folder, or messages in
+    /// maildev when mail goes over SMTP.
+    pub async fn mails_to(&self, email: &str) -> anyhow::Result<usize> {
+        match self.backend {
+            Backend::Embedded => mail_files_to(&self.mail_dir(), email),
+            Backend::RealServices => maildev_mails_to(&self.client, email).await,
+        }
+    }
+}
+
+fn mail_files_to(dir: &std::path::Path, email: &str) -> anyhow::Result<usize> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    let mut count = 0;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "eml") {
+            let text = std::fs::read_to_string(&path)?;
+            if text.contains(&format!("To: {email}")) {
+                count += 1;
             }
         }
-        Ok(count)
     }
+    Ok(count)
+}
+
+pub async fn maildev_mails_to(client: &reqwest::Client, email: &str) -> anyhow::Result<usize> {
+    let url = format!("{}/email", service_url("TEST_MAILDEV_URL"));
+    let mails: Vec<Value> = client
+        .get(&url)
+        .send()
+        .await
+        .with_context(|| format!("maildev at {url} (run scripts/services)"))?
+        .json()
+        .await?;
+    Ok(mails
+        .iter()
+        .filter(|mail| {
+            mail["to"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|to| to["address"].as_str() == Some(email))
+        })
+        .count())
 }
 
 impl Drop for TestApp {

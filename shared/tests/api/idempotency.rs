@@ -15,18 +15,18 @@ async fn the_same_event_twice_mails_once() -> anyhow::Result<()> {
         email: "carol@example.com".into(),
         display_name: "Carol".into(),
     });
-    app.embedded.bus.publish(&event).await?;
-    assert_eq!(app.mails_to("carol@example.com")?, 1);
-    app.embedded.bus.publish(&event).await?;
+    app.embedded.dispatcher.publish(&event).await?;
+    assert_eq!(app.mails_to("carol@example.com").await?, 1);
+    app.embedded.dispatcher.publish(&event).await?;
     assert_eq!(
-        app.mails_to("carol@example.com")?,
+        app.mails_to("carol@example.com").await?,
         1,
         "a redelivery mailed twice"
     );
     // A different event for the same address is a different mail.
     let again = Event::new(event.payload.clone());
-    app.embedded.bus.publish(&again).await?;
-    assert_eq!(app.mails_to("carol@example.com")?, 2);
+    app.embedded.dispatcher.publish(&again).await?;
+    assert_eq!(app.mails_to("carol@example.com").await?, 2);
     Ok(())
 }
 
@@ -49,8 +49,8 @@ async fn the_same_event_twice_adds_one_feed_entry() -> anyhow::Result<()> {
         post_id,
         author_id: ann_id,
     });
-    app.embedded.bus.publish(&replay).await?;
-    app.embedded.bus.publish(&replay).await?;
+    app.embedded.dispatcher.publish(&replay).await?;
+    app.embedded.dispatcher.publish(&replay).await?;
     let cached = app
         .embedded
         .ctx

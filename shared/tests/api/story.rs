@@ -8,7 +8,7 @@ use rookery::domain::{PostId, UserId};
 use rookery::ports::FeedKey;
 use serde_json::Value;
 
-use crate::harness::{TestApp, eventually};
+use crate::harness::{Backend, TestApp, eventually};
 
 async fn counts(app: &TestApp, username: &str) -> anyhow::Result<(u64, u64, u64)> {
     let reply = app.get(&format!("/users/{username}"), None).await?;
@@ -26,8 +26,17 @@ async fn home_has(app: &TestApp, token: &str, post: &str) -> anyhow::Result<bool
 }
 
 #[tokio::test]
-async fn the_whole_story() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+async fn the_whole_story_embedded() -> anyhow::Result<()> {
+    the_whole_story(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn the_whole_story_on_real_services() -> anyhow::Result<()> {
+    the_whole_story(Backend::RealServices).await
+}
+
+async fn the_whole_story(backend: Backend) -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(backend, &[]).await?;
 
     // Register two users; each gets one welcome mail.
     let created = app.register("Ann").await?;
@@ -38,15 +47,18 @@ async fn the_whole_story() -> anyhow::Result<()> {
     assert!(ann_user.get("email").is_none() && ann_user.get("password").is_none());
     app.register("bob").await?.ok(201)?;
     eventually("both welcome mails are written", || async {
-        Ok(app.mails_to("ann@example.com")? == 1 && app.mails_to("bob@example.com")? == 1)
+        Ok(app.mails_to(&app.email("ann")).await? == 1
+            && app.mails_to(&app.email("bob")).await? == 1)
     })
     .await?;
 
     // Log in by username in other case, and by e-mail.
     let ann = app.login("ANN", "correct horse").await?;
-    let bob = app.login("bob@EXAMPLE.com", "correct horse").await?;
+    let bob = app
+        .login(&app.email("bob").to_uppercase(), "correct horse")
+        .await?;
     let me = app.get("/me", Some(&bob)).await?;
-    assert_eq!(me.ok(200)?["email"], "bob@example.com");
+    assert_eq!(me.ok(200)?["email"], app.email("bob"));
     assert_eq!(counts(&app, "ann").await?, (0, 0, 0));
 
     // Bob follows Ann (twice: idempotent).
@@ -111,8 +123,17 @@ async fn the_whole_story() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn pages_cover_every_item_once_newest_first() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
+async fn pages_cover_every_item_once_embedded() -> anyhow::Result<()> {
+    pages_cover_every_item_once_newest_first(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn pages_cover_every_item_once_on_real_services() -> anyhow::Result<()> {
+    pages_cover_every_item_once_newest_first(Backend::RealServices).await
+}
+
+async fn pages_cover_every_item_once_newest_first(backend: Backend) -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(backend, &[]).await?;
     let ann = app.user("ann").await?;
     let bob = app.user("bob").await?;
     app.follow(&bob, "ann").await?.ok(204)?;
@@ -172,9 +193,18 @@ async fn pages_cover_every_item_once_newest_first() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn hybrid_fanout_merges_popular_authors_at_read_time() -> anyhow::Result<()> {
+async fn hybrid_fanout_embedded() -> anyhow::Result<()> {
+    hybrid_fanout_merges_popular_authors_at_read_time(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn hybrid_fanout_on_real_services() -> anyhow::Result<()> {
+    hybrid_fanout_merges_popular_authors_at_read_time(Backend::RealServices).await
+}
+
+async fn hybrid_fanout_merges_popular_authors_at_read_time(backend: Backend) -> anyhow::Result<()> {
     // With a threshold of 2 followers, "star" becomes popular after two follows.
-    let app = TestApp::spawn_with(tempfile::tempdir()?, &[("FANOUT_THRESHOLD", "2")]).await?;
+    let app = TestApp::spawn_on(backend, &[("FANOUT_THRESHOLD", "2")]).await?;
     let star = app.user("star").await?;
     let f1 = app.user("fan1").await?;
     let f2 = app.user("fan2").await?;

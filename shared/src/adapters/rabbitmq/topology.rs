@@ -9,20 +9,25 @@ use crate::domain::Queue;
 
 /// Names of the exchanges and queues. A namespace prefixes every name, so that several
 /// independent Rookery instances (tests, say) can share one broker; production uses none.
+/// Namespaced queues are throw-away: the broker deletes them an hour after their last
+/// consumer left, so short-lived instances leave nothing behind.
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
     delivery_limit: i64,
+    expires_ms: Option<i64>,
 }
 
 impl Topology {
     /// Redeliveries before a failing message is dead-lettered.
     pub const DELIVERY_LIMIT: i64 = 8;
+    const NAMESPACED_EXPIRY_MS: i64 = 3_600_000;
 
     pub fn new(namespace: Option<&str>) -> Self {
         Self {
             prefix: namespace.map(|ns| format!("{ns}.")).unwrap_or_default(),
             delivery_limit: Self::DELIVERY_LIMIT,
+            expires_ms: namespace.map(|_| Self::NAMESPACED_EXPIRY_MS),
         }
     }
 
@@ -73,15 +78,11 @@ impl Topology {
             ..QueueDeclareOptions::default()
         };
         channel
-            .queue_declare(dlq.as_str().into(), durable, quorum(None))
+            .queue_declare(dlq.as_str().into(), durable, self.arguments(None))
             .await
             .with_context(|| format!("declare queue {dlq}"))?;
         bind(channel, &dlq, &self.dead_letter_exchange(), &name).await?;
-        let arguments = quorum(Some((
-            &self.dead_letter_exchange(),
-            &name,
-            self.delivery_limit,
-        )));
+        let arguments = self.arguments(Some((&self.dead_letter_exchange(), &name)));
         channel
             .queue_declare(name.as_str().into(), durable, arguments)
             .await
@@ -90,6 +91,26 @@ impl Topology {
             bind(channel, &name, &self.exchange(), key).await?;
         }
         Ok(())
+    }
+}
+
+impl Topology {
+    /// Quorum-queue arguments, with dead-lettering to (`exchange`, `routing key`) if given.
+    fn arguments(&self, dead_letter: Option<(&str, &str)>) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-queue-type".into(), text("quorum"));
+        if let Some((exchange, key)) = dead_letter {
+            arguments.insert("x-dead-letter-exchange".into(), text(exchange));
+            arguments.insert("x-dead-letter-routing-key".into(), text(key));
+            arguments.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(self.delivery_limit),
+            );
+        }
+        if let Some(expires) = self.expires_ms {
+            arguments.insert("x-expires".into(), AMQPValue::LongLongInt(expires));
+        }
+        arguments
     }
 }
 
@@ -108,18 +129,6 @@ async fn bind(channel: &Channel, queue: &str, exchange: &str, key: &str) -> anyh
 
 fn text(value: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(value.as_bytes().to_vec()))
-}
-
-/// Quorum-queue arguments, with dead-lettering (`exchange`, `routing key`, `limit`) if given.
-fn quorum(dead_letter: Option<(&str, &str, i64)>) -> FieldTable {
-    let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), text("quorum"));
-    if let Some((exchange, key, limit)) = dead_letter {
-        arguments.insert("x-dead-letter-exchange".into(), text(exchange));
-        arguments.insert("x-dead-letter-routing-key".into(), text(key));
-        arguments.insert("x-delivery-limit".into(), AMQPValue::LongLongInt(limit));
-    }
-    arguments
 }
 
 #[cfg(test)]

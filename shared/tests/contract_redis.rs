@@ -1,0 +1,468 @@
+//! The port contracts, run against the Redis adapters: `RedisFeeds` (the `FeedCache` suite) and
+//! `CachedPosts` (the post store suite, wrapping a fresh SQLite), plus Redis-specific checks:
+//! wide fan-out, ties within one millisecond, expiry.
+//!
+//! Needs Redis: `TEST_REDIS_URL`, `redis://127.0.0.1:6379` by default. The tests fail (never
+//! skip) when it is down. They only touch keys of freshly minted ids, so a shared Redis is fine.
+
+mod contracts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, ensure};
+use redis::aio::ConnectionManager;
+use rookery::adapters::redis_feed::{RedisFeeds, connect_manager};
+use rookery::adapters::redis_posts::CachedPosts;
+use rookery::adapters::sqlite::Sqlite;
+use rookery::domain::{
+    DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Timestamp,
+    UserId, Username,
+};
+use rookery::ports::{FeedCache, FeedKey, PostStore, UserStore};
+use tempfile::TempDir;
+
+use contracts::{check_eq, unique_suffix};
+
+/// Feeds and posts written here expire soon after the run.
+const TTL: Duration = Duration::from_secs(300);
+
+fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+async fn redis() -> anyhow::Result<ConnectionManager> {
+    let url = redis_url();
+    connect_manager(&url).await.with_context(|| {
+        format!(
+            "Redis is not reachable at {url} (TEST_REDIS_URL): start it with `scripts/services`"
+        )
+    })
+}
+
+async fn feeds(cap: usize) -> anyhow::Result<(RedisFeeds, ConnectionManager)> {
+    let redis = redis().await?;
+    Ok((RedisFeeds::from_manager(redis.clone(), cap, TTL), redis))
+}
+
+async fn sqlite() -> anyhow::Result<(TempDir, Arc<Sqlite>)> {
+    let dir = tempfile::tempdir()?;
+    let db = Sqlite::open(&dir.path().join("t.db")).await?;
+    Ok((dir, Arc::new(db)))
+}
+
+/// A post id minted at `millis` with the given random bits.
+fn post_at(millis: u64, random: [u8; 10]) -> PostId {
+    PostId::from_uuid(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid())
+}
+
+async fn ttl(redis: &mut ConnectionManager, key: &str) -> anyhow::Result<i64> {
+    Ok(redis::cmd("TTL").arg(key).query_async(redis).await?)
+}
+
+async fn del(redis: &mut ConnectionManager, keys: &[String]) -> anyhow::Result<()> {
+    if !keys.is_empty() {
+        redis::cmd("DEL").arg(keys).exec_async(redis).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn feed_cache_contract() -> anyhow::Result<()> {
+    let (feeds, _) = feeds(6).await?;
+    check_eq(feeds.name(), "redis", "name()")?;
+    contracts::feed_cache::feed_cache(Arc::new(feeds), 6).await
+}
+
+#[tokio::test]
+async fn add_reaches_a_thousand_feeds_in_one_call() -> anyhow::Result<()> {
+    let (feeds, mut redis) = feeds(6).await?;
+    let keys: Vec<FeedKey> = (0..1_000).map(|_| FeedKey::home(UserId::new())).collect();
+    let (older, post) = (PostId::new(), PostId::new());
+    feeds.add(&keys, &[older]).await?;
+    feeds.add(&keys, &[post, older]).await?;
+
+    let names: Vec<String> = keys.iter().map(|key| RedisFeeds::feed_key(*key)).collect();
+    let (mut ranges, mut ttls) = (redis::pipe(), redis::pipe());
+    for name in &names {
+        ranges.cmd("ZRANGE").arg(name).arg(0).arg(-1).arg("REV");
+        ttls.cmd("TTL").arg(name);
+    }
+    let entries: Vec<Vec<String>> = ranges.query_async(&mut redis).await?;
+    let left: Vec<i64> = ttls.query_async(&mut redis).await?;
+    check_eq(entries.len(), keys.len(), "feeds read back")?;
+    check_eq(left.len(), keys.len(), "TTLs read back")?;
+    let want = vec![post.to_string(), older.to_string()];
+    for ((name, members), ttl) in names.iter().zip(&entries).zip(&left) {
+        check_eq(members, &want, &format!("entries of {name}"))?;
+        ensure!(*ttl > 0, "{name} got no TTL from add(): {ttl}");
+    }
+    for key in keys.iter().step_by(250) {
+        check_eq(
+            feeds.page(*key, None, 10).await?,
+            vec![post, older],
+            "page() of a pushed feed",
+        )?;
+        ensure!(!feeds.is_ready(*key).await?, "add() made {key:?} ready");
+    }
+    del(&mut redis, &names).await
+}
+
+#[tokio::test]
+async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
+    let (feeds, mut redis) = feeds(100).await?;
+    let key = FeedKey::user(UserId::new());
+    let ms = u64::try_from(Timestamp::now().millis())?;
+    // 40 posts in one millisecond, more than a page's slack for ties, between two neighbours.
+    let mut ties: Vec<PostId> = (0..40u8)
+        .map(|i| {
+            let mut random: [u8; 10] = rand::random();
+            random[9] = i; // distinct even if the rest collides
+            post_at(ms, random)
+        })
+        .collect();
+    let (older, newer) = (
+        post_at(ms - 1, rand::random()),
+        post_at(ms + 1, rand::random()),
+    );
+    ensure!(
+        ties.iter().all(|id| id.millis() == older.millis() + 1),
+        "ties must share one millisecond"
+    );
+    let mut all = ties.clone();
+    all.extend([older, newer]);
+    feeds.fill(key, &all).await?;
+    ties.sort_unstable_by(|a, b| b.cmp(a));
+    let mut want = vec![newer];
+    want.extend(&ties);
+    want.push(older);
+    check_eq(
+        feeds.page(key, None, 1_000).await?,
+        want.clone(),
+        "whole feed",
+    )?;
+
+    for limit in [1, 2, 3, 7, 50] {
+        let mut walked = Vec::new();
+        let mut before = None;
+        loop {
+            let page = feeds.page(key, before, limit).await?;
+            ensure!(page.len() <= limit, "page(limit {limit}) too long");
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            walked.extend(page);
+            before = Some(last);
+            ensure!(walked.len() <= want.len(), "paging does not terminate");
+        }
+        check_eq(&walked, &want, &format!("walk with limit {limit}"))?;
+    }
+    // Before the oldest of the ties: 39 ties (more than the slack) come first and are dropped.
+    check_eq(
+        feeds.page(key, Some(ties[39]), 1).await?,
+        vec![older],
+        "page(before the oldest tie, limit 1)",
+    )?;
+    check_eq(
+        feeds.page(key, Some(ties[20]), 5).await?,
+        ties[21..26].to_vec(),
+        "page(before a middle tie)",
+    )?;
+    // An id of the same millisecond that is not in the feed.
+    let absent = post_at(ms, [0; 10]);
+    check_eq(
+        feeds.page(key, Some(absent), 10).await?,
+        vec![older],
+        "page(before an absent id of the ties' millisecond, lowest bits)",
+    )?;
+    let absent = post_at(ms, [0xff; 10]);
+    check_eq(
+        feeds.page(key, Some(absent), 100).await?,
+        want[1..].to_vec(),
+        "page(before an absent id of the ties' millisecond, highest bits)",
+    )?;
+
+    // A member that is not a post id is skipped, not fatal.
+    let name = RedisFeeds::feed_key(key);
+    redis::cmd("ZADD")
+        .arg(&name)
+        .arg(older.millis())
+        .arg("not-a-post-id")
+        .exec_async(&mut redis)
+        .await?;
+    check_eq(
+        feeds.page(key, Some(ties[39]), 10).await?,
+        vec![older],
+        "page() over a garbage member",
+    )?;
+    del(&mut redis, &[name, RedisFeeds::ready_key(key)]).await
+}
+
+#[tokio::test]
+async fn feeds_and_markers_expire() -> anyhow::Result<()> {
+    let (feeds, mut redis) = feeds(6).await?;
+    let filled = FeedKey::home(UserId::new());
+    let (feed, ready) = (RedisFeeds::feed_key(filled), RedisFeeds::ready_key(filled));
+    feeds.fill(filled, &[PostId::new()]).await?;
+    for name in [&feed, &ready] {
+        let left = ttl(&mut redis, name).await?;
+        ensure!(
+            left > 0 && left <= 300,
+            "TTL of {name} after fill(): {left}"
+        );
+    }
+    // A read refreshes both.
+    redis::cmd("EXPIRE")
+        .arg(&feed)
+        .arg(10)
+        .exec_async(&mut redis)
+        .await?;
+    redis::cmd("EXPIRE")
+        .arg(&ready)
+        .arg(10)
+        .exec_async(&mut redis)
+        .await?;
+    feeds.page(filled, None, 1).await?;
+    for name in [&feed, &ready] {
+        let left = ttl(&mut redis, name).await?;
+        ensure!(left > 10, "TTL of {name} not refreshed by page(): {left}");
+    }
+
+    // A feed that only ever received pushes expires too; pushes do not extend it.
+    let pushed = FeedKey::home(UserId::new());
+    let name = RedisFeeds::feed_key(pushed);
+    feeds.add(&[pushed], &[PostId::new()]).await?;
+    let left = ttl(&mut redis, &name).await?;
+    ensure!(left > 0, "TTL of {name} after add(): {left}");
+    redis::cmd("EXPIRE")
+        .arg(&name)
+        .arg(10)
+        .exec_async(&mut redis)
+        .await?;
+    feeds.add(&[pushed], &[PostId::new()]).await?;
+    let left = ttl(&mut redis, &name).await?;
+    ensure!(
+        (1..=10).contains(&left),
+        "add() changed the TTL of {name}: {left}"
+    );
+    del(&mut redis, &[feed, ready, name]).await
+}
+
+/// The store suite through the cache: the decorator must behave like the store it wraps.
+#[tokio::test]
+async fn cached_post_store_contract() -> anyhow::Result<()> {
+    let redis = redis().await?;
+    let (_dir, db) = sqlite().await?;
+    let cached = Arc::new(CachedPosts::new(db.clone(), redis, TTL));
+    contracts::store::user_and_post_store(db.clone(), cached, db).await
+}
+
+async fn author_and_post(
+    db: &Sqlite,
+    posts: &dyn PostStore,
+) -> anyhow::Result<(UserId, rookery::domain::Post)> {
+    let suffix = unique_suffix();
+    let user = NewUser {
+        id: UserId::new(),
+        username: Username::parse(&format!("cache_{suffix}"))?,
+        email: Email::parse(&format!("cache.{suffix}@example.com"))?,
+        display_name: DisplayName::parse("Cache Tester")?,
+        password_hash: "hash".to_owned(),
+        created_at: Timestamp::now(),
+    };
+    let registered = Event::new(EventPayload::UserRegistered {
+        user_id: user.id,
+        username: user.username.to_string(),
+        email: user.email.as_str().to_owned(),
+        display_name: user.display_name.as_str().to_owned(),
+    });
+    db.create_user(&user, &registered).await?;
+    let new = NewPost {
+        id: PostId::new(),
+        author_id: user.id,
+        content: PostContent::parse("cached")?,
+        created_at: Timestamp::now(),
+    };
+    let created = Event::new(EventPayload::PostCreated {
+        post_id: new.id,
+        author_id: user.id,
+    });
+    Ok((user.id, posts.create_post(&new, &created).await?))
+}
+
+#[tokio::test]
+async fn deleted_posts_are_not_served_from_the_cache() -> anyhow::Result<()> {
+    let mut redis = redis().await?;
+    let (_dir, db) = sqlite().await?;
+    let cached = CachedPosts::new(db.clone(), redis.clone(), TTL);
+    let (author, post) = author_and_post(&db, &cached).await?;
+    let key = CachedPosts::key(post.id);
+    // Cached by now (primed on create, read through otherwise).
+    check_eq(
+        cached.posts(&[post.id]).await?,
+        vec![post.clone()],
+        "posts()",
+    )?;
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(exists, "{key} not cached after a read");
+
+    let deleted = Event::new(EventPayload::PostDeleted {
+        post_id: post.id,
+        author_id: author,
+    });
+    ensure!(
+        cached.delete_post(post.id, &deleted).await?,
+        "delete_post()"
+    );
+    check_eq(cached.post(post.id).await?, None, "post() after delete")?;
+    check_eq(
+        cached.posts(&[post.id]).await?,
+        vec![],
+        "posts() after delete",
+    )?;
+
+    // The key now holds a tombstone, which read-through write-backs (SET NX) cannot replace:
+    // a reader that loaded the post just before the delete does not resurrect it.
+    let value: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await?;
+    check_eq(
+        value.as_deref(),
+        Some("deleted"),
+        "cache entry after delete",
+    )?;
+
+    // forget() clears the key, whatever it holds; reads then go to the store.
+    cached.forget(post.id).await?;
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(!exists, "{key} still there after forget()");
+    check_eq(cached.post(post.id).await?, None, "post() after forget")?;
+    del(&mut redis, &[key]).await
+}
+
+#[tokio::test]
+async fn posts_read_through_after_the_cache_is_flushed() -> anyhow::Result<()> {
+    let mut redis = redis().await?;
+    let (_dir, db) = sqlite().await?;
+    let cached = CachedPosts::new(db.clone(), redis.clone(), TTL);
+    let (_, first) = author_and_post(&db, &cached).await?;
+    let (_, second) = author_and_post(&db, &cached).await?;
+    let keys = vec![CachedPosts::key(first.id), CachedPosts::key(second.id)];
+    let ids = [second.id, PostId::new(), first.id, second.id];
+    let sorted = |mut posts: Vec<rookery::domain::Post>| {
+        posts.sort_by_key(|p| p.id);
+        posts
+    };
+    let want = vec![first.clone(), second.clone()];
+    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "warm")?;
+
+    del(&mut redis, &keys).await?;
+    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "cold")?;
+    let present: i64 = redis::cmd("EXISTS")
+        .arg(&keys)
+        .query_async(&mut redis)
+        .await?;
+    check_eq(present, 2, "keys written back after a cold read")?;
+
+    // One key lost: a partial hit reads the store for the miss only.
+    del(&mut redis, &keys[..1]).await?;
+    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "partial")?;
+    check_eq(
+        cached.post(first.id).await?,
+        Some(first.clone()),
+        "post() after a partial read",
+    )?;
+
+    // An unreadable entry is a miss, not an error.
+    redis::cmd("SET")
+        .arg(&keys[1])
+        .arg("{garbage")
+        .arg("EX")
+        .arg(60)
+        .exec_async(&mut redis)
+        .await?;
+    check_eq(sorted(cached.posts(&ids).await?), want, "garbage entry")?;
+    check_eq(
+        cached.post(second.id).await?,
+        Some(second),
+        "post() over a garbage entry",
+    )?;
+    del(&mut redis, &keys).await
+}
+
+/// Redis down (nothing listens on the port): every read and write is answered by the store.
+#[tokio::test]
+async fn a_redis_outage_degrades_the_post_cache_to_the_store() -> anyhow::Result<()> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_connection_timeout(Some(Duration::from_millis(200)));
+    let down = redis::Client::open("redis://127.0.0.1:1")?.get_connection_manager_lazy(config)?;
+    let (_dir, db) = sqlite().await?;
+    let cached = CachedPosts::new(db.clone(), down, TTL);
+    let (author, post) = author_and_post(&db, &cached).await?;
+    check_eq(
+        cached.post(post.id).await?,
+        Some(post.clone()),
+        "post() without Redis",
+    )?;
+    check_eq(
+        cached.posts(&[post.id, PostId::new()]).await?,
+        vec![post.clone()],
+        "posts() without Redis",
+    )?;
+    ensure!(
+        cached.forget(post.id).await.is_err(),
+        "forget() without Redis must report the failure"
+    );
+    let deleted = Event::new(EventPayload::PostDeleted {
+        post_id: post.id,
+        author_id: author,
+    });
+    ensure!(
+        cached.delete_post(post.id, &deleted).await?,
+        "delete_post() without Redis"
+    );
+    check_eq(cached.post(post.id).await?, None, "post() after delete")?;
+    Ok(())
+}
+
+/// The connection is dropped under the adapter (as in a Redis restart): it reconnects by itself.
+#[tokio::test]
+async fn feeds_reconnect_after_the_connection_drops() -> anyhow::Result<()> {
+    let (feeds, mut shared) = feeds(6).await?;
+    let key = FeedKey::home(UserId::new());
+    let post = PostId::new();
+    feeds.fill(key, &[post]).await?;
+    let id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut shared)
+        .await?;
+    let mut other = redis().await?;
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("ID")
+        .arg(id)
+        .exec_async(&mut other)
+        .await?;
+    // The command that meets the dead connection may fail; the ones after it succeed.
+    let recovered = contracts::eventually(Duration::from_secs(3), || async {
+        Ok(feeds
+            .page(key, None, 10)
+            .await
+            .is_ok_and(|ids| ids == [post]))
+    })
+    .await?;
+    ensure!(
+        recovered,
+        "RedisFeeds did not recover from a dropped connection"
+    );
+    del(
+        &mut other,
+        &[RedisFeeds::feed_key(key), RedisFeeds::ready_key(key)],
+    )
+    .await
+}
