@@ -34,6 +34,9 @@ use crate::services::{
 /// How often the relay looks for events it was not woken for (retries, other processes).
 const RELAY_POLL: Duration = Duration::from_secs(1);
 const RELAY_MAX_ATTEMPTS: u32 = 8;
+/// Posts are cached for hydration for a day: long enough for the hot set, short enough to
+/// keep Redis' memory for feeds.
+const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
 
 /// The wiring: the context for handlers, this process's consumers, and where events go.
 #[derive(Clone)]
@@ -185,7 +188,7 @@ async fn caches(
     let manager = connect_manager(url.expose_secret())
         .await
         .context("REDIS_URL")?;
-    let posts = CachedPosts::new(store, manager.clone(), config.feed_ttl);
+    let posts = CachedPosts::new(store, manager.clone(), POST_CACHE_TTL);
     let feeds: Arc<dyn FeedCache> = Arc::new(RedisFeeds::from_manager(
         manager,
         config.feed.cap,

@@ -139,16 +139,19 @@ impl TestApp {
         }
         let data = tempfile::tempdir()?;
         let tag = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let mut vars: Vec<(String, String)> = extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let mut vars: Vec<(String, String)> = Vec::new();
         if backend == Backend::RealServices {
             vars.push(("REDIS_URL".into(), service_url("TEST_REDIS_URL")));
             vars.push(("RABBITMQ_URL".into(), service_url("TEST_RABBITMQ_URL")));
             vars.push(("SMTP_URL".into(), service_url("TEST_SMTP_URL")));
             vars.push(("RABBITMQ_NAMESPACE".into(), tag.clone()));
         }
+        // A test's own settings come last, so they win.
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let (server, addr) = start(data.path(), &vars).await?;
         let mut app = Self {
             addr,
