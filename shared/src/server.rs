@@ -19,13 +19,16 @@ use crate::adapters::in_process_bus::InProcessBus;
 use crate::adapters::memory_feed::MemoryFeeds;
 use crate::adapters::rabbitmq::{ConsumerOptions, RabbitPublisher, Topology, run_consumer};
 use crate::adapters::redis_feed::{RedisFeeds, connect_manager};
+use crate::adapters::redis_graph::CachedGraph;
 use crate::adapters::redis_posts::CachedPosts;
 use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::adapters::sqlite::Sqlite;
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
-use crate::ports::{Consumer, EventPublisher, FeedCache, Mailer, PostStore, ProcessedEvents};
+use crate::ports::{
+    Consumer, EventPublisher, FeedCache, Mailer, PostStore, ProcessedEvents, SocialGraph,
+};
 use crate::services::{
     Context, EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, PasswordHasher, Relay,
     TokenService,
@@ -81,12 +84,12 @@ impl Embedded {
             let store = database.clone();
             async move { store.ping().await }
         })];
-        let (feeds, posts) = caches(config, shared.clone(), &mut probes).await?;
+        let (feeds, posts, graph) = caches(config, shared.clone(), &mut probes).await?;
         let mailer = mailer(config, &mut probes).await?;
         let ctx = Context {
             users: shared.clone(),
             posts: posts.clone(),
-            graph: shared.clone(),
+            graph: graph.clone(),
             feeds: feeds.clone(),
             outbox: shared.clone(),
             passwords: Arc::new(PasswordHasher::new(config.bcrypt_cost)),
@@ -101,7 +104,7 @@ impl Embedded {
         let fanout = |queue| FanoutConsumer {
             queue,
             posts: posts.clone(),
-            graph: shared.clone(),
+            graph: graph.clone(),
             feeds: feeds.clone(),
             settings: config.feed,
         };
@@ -168,13 +171,13 @@ impl Embedded {
     }
 }
 
-/// The feed cache and the post store readers use: Redis in front of SQLite when `REDIS_URL`
-/// is set, memory otherwise.
+/// What readers use: with `REDIS_URL`, Redis feeds and Redis caches of posts and follow lists
+/// in front of SQLite; otherwise in-memory feeds straight over SQLite.
 async fn caches(
     config: &Config,
     store: Arc<Sqlite>,
     probes: &mut Vec<Probe>,
-) -> anyhow::Result<(Arc<dyn FeedCache>, Arc<dyn PostStore>)> {
+) -> anyhow::Result<(Arc<dyn FeedCache>, Arc<dyn PostStore>, Arc<dyn SocialGraph>)> {
     let Some(url) = &config.redis_url else {
         let feeds: Arc<dyn FeedCache> = Arc::new(MemoryFeeds::new(config.feed.cap));
         let probed = feeds.clone();
@@ -182,13 +185,14 @@ async fn caches(
             let feeds = probed.clone();
             async move { feeds.ping().await }
         }));
-        return Ok((feeds, store));
+        return Ok((feeds, store.clone(), store));
     };
     // One connection manager (it multiplexes and reconnects) for feeds and the post cache.
     let manager = connect_manager(url.expose_secret())
         .await
         .context("REDIS_URL")?;
-    let posts = CachedPosts::new(store, manager.clone(), POST_CACHE_TTL);
+    let posts = CachedPosts::new(store.clone(), manager.clone(), POST_CACHE_TTL);
+    let graph = CachedGraph::new(store, manager.clone(), config.feed_ttl);
     let feeds: Arc<dyn FeedCache> = Arc::new(RedisFeeds::from_manager(
         manager,
         config.feed.cap,
@@ -199,7 +203,7 @@ async fn caches(
         let feeds = probed.clone();
         async move { feeds.ping().await }
     }));
-    Ok((feeds, Arc::new(posts)))
+    Ok((feeds, Arc::new(posts), Arc::new(graph)))
 }
 
 async fn mailer(config: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<Arc<dyn Mailer>> {

@@ -13,13 +13,14 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
 use rookery::adapters::redis_feed::{RedisFeeds, connect_manager};
+use rookery::adapters::redis_graph::CachedGraph;
 use rookery::adapters::redis_posts::CachedPosts;
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::{
     DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Timestamp,
     UserId, Username,
 };
-use rookery::ports::{FeedCache, FeedKey, PostStore, UserStore};
+use rookery::ports::{FeedCache, FeedKey, PostStore, SocialGraph, UserStore};
 use tempfile::TempDir;
 
 use contracts::{check_eq, unique_suffix};
@@ -465,4 +466,34 @@ async fn feeds_reconnect_after_the_connection_drops() -> anyhow::Result<()> {
         &[RedisFeeds::feed_key(key), RedisFeeds::ready_key(key)],
     )
     .await
+}
+
+#[tokio::test]
+async fn cached_graph_contract() -> anyhow::Result<()> {
+    let (_dir, db) = sqlite().await?;
+    let graph = CachedGraph::new(db, redis().await?, Duration::from_secs(300));
+    contracts::graph::social_graph(Arc::new(graph)).await
+}
+
+#[tokio::test]
+async fn refresh_drops_a_following_list_the_write_could_not_drop() -> anyhow::Result<()> {
+    let (_dir, db) = sqlite().await?;
+    let graph = CachedGraph::new(db.clone(), redis().await?, Duration::from_secs(300));
+    let (me, them) = (UserId::new(), UserId::new());
+    check_eq(
+        graph.following_ids(me).await?,
+        vec![],
+        "nobody followed yet",
+    )?;
+    // A follow written behind the cache's back (as if its drop failed in a Redis outage)...
+    db.follow(me, them, Timestamp::now()).await?;
+    check_eq(
+        graph.following_ids(me).await?,
+        vec![],
+        "served from the cache",
+    )?;
+    // ...is seen once the follow event's consumer refreshes the user.
+    graph.refresh(me).await?;
+    check_eq(graph.following_ids(me).await?, vec![them], "after refresh")?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod in_process_bus;
 pub mod memory_feed;
 pub mod rabbitmq;
 pub mod redis_feed;
+pub mod redis_graph;
 pub mod redis_posts;
 pub mod smtp_mailer;
 pub mod sqlite;

@@ -66,4 +66,10 @@ pub trait SocialGraph: Send + Sync + 'static {
         user: UserId,
         min_followers: u64,
     ) -> anyhow::Result<Vec<UserId>>;
+
+    /// Drops any cached view of `user`'s relations, so the next read sees the graph. A store
+    /// that caches nothing has nothing to do.
+    async fn refresh(&self, _user: UserId) -> anyhow::Result<()> {
+        Ok(())
+    }
 }

@@ -169,6 +169,7 @@ impl FanoutConsumer {
     }
 
     async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
+        self.graph.refresh(follower).await?;
         // The graph is the truth: an unfollow that came after this event wins.
         if !self.graph.is_following(follower, followee).await?
             || self.is_celebrity(followee).await?
@@ -180,6 +181,7 @@ impl FanoutConsumer {
     }
 
     async fn unfollowed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
+        self.graph.refresh(follower).await?;
         if self.graph.is_following(follower, followee).await? {
             return Ok(()); // followed again since
         }
