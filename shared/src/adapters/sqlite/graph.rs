@@ -21,6 +21,9 @@ fn ids(rows: &[sqlx::sqlite::SqliteRow]) -> anyhow::Result<Vec<UserId>> {
     rows.iter().map(|row| parse(row.try_get(0)?)).collect()
 }
 
+// Keyset bounds are always bound, with a sentinel for "from the start" (`i64::MAX` and the empty
+// string sort past every row), never written as `(?2 IS NULL OR col > ?2)`: SQLite cannot use
+// an index range for that OR, and would rescan every follower for every chunk.
 #[async_trait]
 impl SocialGraph for Sqlite {
     async fn add_user(&self, user: UserId) -> anyhow::Result<()> {
@@ -104,12 +107,12 @@ impl SocialGraph for Sqlite {
     ) -> anyhow::Result<Vec<Relation>> {
         let rows = sqlx::query(
             "SELECT follower_id AS other, since FROM follows
-             WHERE followee_id = ?1 AND (?2 IS NULL OR (since, follower_id) < (?2, ?3))
+             WHERE followee_id = ?1 AND (since, follower_id) < (?2, ?3)
              ORDER BY since DESC, follower_id DESC LIMIT ?4",
         )
         .bind(user.to_string())
-        .bind(after.map(|c| c.since.millis()))
-        .bind(after.map(|c| c.user.to_string()))
+        .bind(after.map_or(i64::MAX, |c| c.since.millis()))
+        .bind(after.map_or_else(String::new, |c| c.user.to_string()))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
@@ -124,12 +127,12 @@ impl SocialGraph for Sqlite {
     ) -> anyhow::Result<Vec<Relation>> {
         let rows = sqlx::query(
             "SELECT followee_id AS other, since FROM follows
-             WHERE follower_id = ?1 AND (?2 IS NULL OR (since, followee_id) < (?2, ?3))
+             WHERE follower_id = ?1 AND (since, followee_id) < (?2, ?3)
              ORDER BY since DESC, followee_id DESC LIMIT ?4",
         )
         .bind(user.to_string())
-        .bind(after.map(|c| c.since.millis()))
-        .bind(after.map(|c| c.user.to_string()))
+        .bind(after.map_or(i64::MAX, |c| c.since.millis()))
+        .bind(after.map_or_else(String::new, |c| c.user.to_string()))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
@@ -166,11 +169,11 @@ impl SocialGraph for Sqlite {
     ) -> anyhow::Result<Vec<UserId>> {
         let rows = sqlx::query(
             "SELECT follower_id FROM follows
-             WHERE followee_id = ?1 AND (?2 IS NULL OR follower_id > ?2)
+             WHERE followee_id = ?1 AND follower_id > ?2
              ORDER BY follower_id LIMIT ?3",
         )
         .bind(user.to_string())
-        .bind(after.map(|id| id.to_string()))
+        .bind(after.map_or_else(String::new, |id| id.to_string()))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;

@@ -101,11 +101,12 @@ impl PostStore for Sqlite {
         }
         let rows = sqlx::query(
             "SELECT id FROM posts
-             WHERE author_id IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR id < ?2)
+             WHERE author_id IN (SELECT value FROM json_each(?1)) AND id < ?2
              ORDER BY id DESC LIMIT ?3",
         )
         .bind(json_ids(authors))
-        .bind(before.map(|id| id.to_string()))
+        // '~' sorts after every id (hex digits and '-'): "from the newest".
+        .bind(before.map_or_else(|| "~".to_owned(), |id| id.to_string()))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
