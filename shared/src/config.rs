@@ -59,6 +59,9 @@ pub struct Config {
     /// `RABBITMQ_NAMESPACE`: a prefix for every exchange and queue name, so that several
     /// instances can share one broker (tests do); unset in production.
     pub rabbitmq_namespace: Option<String>,
+    /// `RABBITMQ_QUEUE_EXPIRY_SECONDS`: let the broker delete queues unused this long. For
+    /// throw-away instances (tests); unset (never) in production.
+    pub rabbitmq_queue_expiry: Option<Duration>,
     /// `SMTP_URL`: welcome mails over SMTP instead of into the data folder.
     pub smtp_url: Option<SecretString>,
 }
@@ -138,6 +141,18 @@ impl Config {
             feed_ttl: Duration::from_secs(ttl_days.saturating_mul(86_400)),
             rabbitmq_url: url(&var, "RABBITMQ_URL", &["amqp", "amqps"])?,
             rabbitmq_namespace: var("RABBITMQ_NAMESPACE"),
+            rabbitmq_queue_expiry: match var("RABBITMQ_QUEUE_EXPIRY_SECONDS") {
+                None => None,
+                Some(_) => match parsed(&var, "RABBITMQ_QUEUE_EXPIRY_SECONDS", 0u64)? {
+                    0 => {
+                        return Err(invalid(
+                            "RABBITMQ_QUEUE_EXPIRY_SECONDS",
+                            "must be at least 1",
+                        ));
+                    }
+                    secs => Some(Duration::from_secs(secs)),
+                },
+            },
             smtp_url: url(&var, "SMTP_URL", &["smtp", "smtps"])?,
         })
     }
@@ -220,6 +235,8 @@ mod tests {
             ("RABBITMQ_URL", "127.0.0.1:5672"),
             ("SMTP_URL", "mail.example.com"),
             ("FEED_TTL_DAYS", "0"),
+            ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "0"),
+            ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "soon"),
             ("DATABASE_URL", "mssql://db"),
         ] {
             let err = config(&[(var, value)]).err().map(|e| e.var);

@@ -122,7 +122,8 @@ impl Embedded {
         let dispatcher = Arc::new(InProcessBus::new(consumers.clone()));
         let (publisher, rabbit): (Arc<dyn EventPublisher>, _) = match &config.rabbitmq_url {
             Some(url) => {
-                let topology = Topology::new(config.rabbitmq_namespace.as_deref());
+                let topology = Topology::new(config.rabbitmq_namespace.as_deref())
+                    .expiring(config.rabbitmq_queue_expiry);
                 let publisher =
                     Arc::new(RabbitPublisher::new(url.expose_secret(), topology.clone()));
                 (publisher, Some((url.clone(), topology)))
@@ -153,11 +154,11 @@ impl Embedded {
         }
     }
 
-    /// Runs this process's consumers on their RabbitMQ queues, when events go through RabbitMQ;
-    /// otherwise the relay hands events to them directly and this returns at once.
+    /// Runs this process's consumers on their RabbitMQ queues, for as long as the process runs.
+    /// Without RabbitMQ the relay hands events to them directly, and this only waits.
     pub async fn run_queue_consumers(&self) {
         let Some((url, topology)) = &self.rabbit else {
-            return;
+            return std::future::pending().await;
         };
         let runs = self.consumers.iter().map(|consumer| {
             run_consumer(
@@ -310,16 +311,10 @@ impl Server {
         tokio::select! {
             served = server => served.context("HTTP server")?,
             () = relay => {}
-            () = consumers_forever(consumers) => {}
+            () = consumers => {}
         }
         Ok(())
     }
-}
-
-/// `run_queue_consumers` returns at once in embedded mode: then wait forever instead.
-async fn consumers_forever(consumers: impl Future<Output = ()>) {
-    consumers.await;
-    std::future::pending::<()>().await;
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

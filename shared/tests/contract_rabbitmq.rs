@@ -29,7 +29,7 @@ fn broker_url() -> String {
 /// A topology of its own for every test, so tests and runs never share a queue.
 fn fresh_topology() -> Topology {
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    Topology::new(Some(&format!("c{}", &tag[..10])))
+    Topology::new(Some(&format!("c{}", &tag[..10]))).expiring(Some(Duration::from_secs(60)))
 }
 
 /// Retries fast, so the delivery bound is reached in well under a second.

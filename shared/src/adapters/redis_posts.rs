@@ -138,17 +138,6 @@ impl CachedPosts {
         format!("post:{{{id}}}")
     }
 
-    /// Drops the cached copy of a post (a plain `DEL`: safe whether or not the post still
-    /// exists). Errors are returned, so that a consumer can retry.
-    pub async fn forget(&self, id: PostId) -> anyhow::Result<()> {
-        let mut redis = self.redis.clone();
-        redis::cmd("DEL")
-            .arg(Self::key(id))
-            .exec_async(&mut redis)
-            .await
-            .context("redis DEL (post cache)")
-    }
-
     /// One `MGET` for all of `ids`, decoded in the same order.
     async fn lookup(&self, ids: &[PostId]) -> anyhow::Result<Vec<Lookup>> {
         let keys: Vec<String> = ids.iter().map(|id| Self::key(*id)).collect();

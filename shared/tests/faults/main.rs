@@ -283,7 +283,7 @@ async fn the_same_event_delivered_twice_makes_one_feed_entry_and_one_mail() -> a
 async fn a_malformed_message_is_dead_lettered_and_the_app_consumes_on() -> anyhow::Result<()> {
     let _one = SERIAL.lock().await;
     let app = TestApp::spawn_on(Backend::RealServices, &[]).await?;
-    let topology = Topology::new(Some(&app.tag));
+    let topology = Topology::new(Some(&app.tag)).expiring(Some(Duration::from_secs(60)));
     let connection = connect(&service_url("TEST_RABBITMQ_URL"), "rookery-faults").await?;
     let channel = connection.create_channel().await?;
     topology.declare(&channel).await?;

@@ -66,7 +66,7 @@ impl RabbitPublisher {
             mandatory: true,
             ..BasicPublishOptions::default()
         };
-        let confirmation = channel
+        let confirm = channel
             .basic_publish(
                 self.topology.exchange().as_str().into(),
                 event.kind().into(),
@@ -75,8 +75,10 @@ impl RabbitPublisher {
                 properties,
             )
             .await
-            .context("publish")?
+            .context("publish")?;
+        let confirmation = tokio::time::timeout(super::BROKER_TIMEOUT, confirm)
             .await
+            .context("the broker did not confirm in time")?
             .context("wait for the broker's confirm")?;
         if !confirmation.is_ack() {
             bail!("the broker refused the message");

@@ -1,5 +1,7 @@
 //! Exchanges, queues and bindings, declared idempotently by every process that uses them.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
@@ -9,8 +11,9 @@ use crate::domain::Queue;
 
 /// Names of the exchanges and queues. A namespace prefixes every name, so that several
 /// independent Rookery instances (tests, say) can share one broker; production uses none.
-/// Namespaced queues are throw-away: the broker deletes them an hour after their last
-/// consumer left, so short-lived instances leave nothing behind.
+/// Queues can be made throw-away with an expiry (the broker deletes a queue once it has been
+/// unused that long), so that short-lived instances leave nothing behind; never in production,
+/// where an expired dead-letter queue would lose what it held.
 #[derive(Debug, Clone)]
 pub struct Topology {
     prefix: String,
@@ -21,14 +24,19 @@ pub struct Topology {
 impl Topology {
     /// Redeliveries before a failing message is dead-lettered.
     pub const DELIVERY_LIMIT: i64 = 8;
-    const NAMESPACED_EXPIRY_MS: i64 = 3_600_000;
 
     pub fn new(namespace: Option<&str>) -> Self {
         Self {
             prefix: namespace.map(|ns| format!("{ns}.")).unwrap_or_default(),
             delivery_limit: Self::DELIVERY_LIMIT,
-            expires_ms: namespace.map(|_| Self::NAMESPACED_EXPIRY_MS),
+            expires_ms: None,
         }
+    }
+
+    /// Queues the broker deletes once unused for `expiry` (`x-expires`).
+    pub fn expiring(mut self, expiry: Option<Duration>) -> Self {
+        self.expires_ms = expiry.map(|e| i64::try_from(e.as_millis()).unwrap_or(i64::MAX).max(1));
+        self
     }
 
     pub fn exchange(&self) -> String {
