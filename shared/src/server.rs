@@ -154,6 +154,16 @@ impl Embedded {
         }
     }
 
+    /// This process's consumers, each behind its idempotency check.
+    pub fn consumers(&self) -> &[Arc<dyn Consumer>] {
+        &self.consumers
+    }
+
+    /// The health checks of the configured dependencies.
+    pub fn probes(&self) -> &[Probe] {
+        &self.probes
+    }
+
     /// Runs this process's consumers on their RabbitMQ queues, for as long as the process runs.
     /// Without RabbitMQ the relay hands events to them directly, and this only waits.
     pub async fn run_queue_consumers(&self) {

@@ -1,0 +1,6 @@
+//! `feed-read`: GET /feed and GET /users/{username}/posts, behind the HTTP API.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rookery::lambda::serve_http().await
+}

@@ -1,0 +1,6 @@
+//! `login`: POST /auth/login, behind the HTTP API.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rookery::lambda::serve_http().await
+}

@@ -1,0 +1,6 @@
+//! `post`: POST /posts, GET and DELETE /posts/{id}, behind the HTTP API.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    rookery::lambda::serve_http().await
+}

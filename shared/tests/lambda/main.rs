@@ -1,0 +1,271 @@
+//! The Lambda handlers, called in process with the event fixtures checked in under `events/`:
+//! API Gateway v2 requests through lambda_http into the functions' router, RabbitMQ batches
+//! into the consumers, and authorizer requests.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, ensure};
+use async_trait::async_trait;
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use aws_lambda_events::rabbitmq::RabbitMqEvent;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rookery::config::Config;
+use rookery::domain::{Event, Queue};
+use rookery::http::{AppState, router};
+use rookery::lambda::authorizer::authorize;
+use rookery::lambda::consumer::{BatchReport, handle_batch};
+use rookery::ports::{ConsumeError, Consumer};
+use rookery::server::Embedded;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
+
+fn fixture(path: &str) -> anyhow::Result<String> {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(path);
+    std::fs::read_to_string(&file).with_context(|| format!("read {}", file.display()))
+}
+
+struct Function {
+    wiring: Embedded,
+    data: tempfile::TempDir,
+}
+
+async fn function() -> anyhow::Result<Function> {
+    let data = tempfile::tempdir()?;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("ROOKERY_DATA_DIR", data.path().display().to_string()),
+        ("BCRYPT_COST", "4".to_owned()),
+        ("JWT_SECRET", SECRET.to_owned()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned())?;
+    let wiring = rookery::lambda::wiring(&config).await?;
+    Ok(Function { wiring, data })
+}
+
+impl Function {
+    /// Sends a fixture, with `{{TOKEN}}` replaced, through lambda_http's request parsing into
+    /// the router every HTTP function serves; returns the status and the JSON body.
+    async fn call(&self, path: &str, token: &str) -> anyhow::Result<(u16, Value)> {
+        let text = fixture(path)?.replace("{{TOKEN}}", token);
+        let request = lambda_http::request::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{path} is not an API Gateway request: {e}"))?;
+        let state = AppState {
+            probes: Arc::new(self.wiring.probes().to_vec()),
+            ctx: self.wiring.ctx.clone(),
+        };
+        let response = router(state).oneshot(request).await?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    fn mails(&self) -> anyhow::Result<usize> {
+        let Ok(entries) = std::fs::read_dir(self.data.path().join("mail")) else {
+            return Ok(0);
+        };
+        Ok(entries.filter_map(Result::ok).count())
+    }
+}
+
+#[tokio::test]
+async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
+    let f = function().await?;
+    let (status, user) = f.call("http/register.json", "").await?;
+    ensure!(status == 201, "register: {status} {user}");
+    ensure!(user["username"] == "ann");
+    ensure!(
+        f.call("http/register.json", "").await?.0 == 409,
+        "a second registration"
+    );
+    let (status, problem) = f.call("http/register-invalid.json", "").await?;
+    ensure!(
+        status == 422 && problem["field"] == "username",
+        "{status} {problem}"
+    );
+    ensure!(f.call("http/register-malformed.json", "").await?.0 == 400);
+
+    let (status, login) = f.call("http/login.json", "").await?;
+    ensure!(status == 200, "login: {status} {login}");
+    let token = login["access_token"].as_str().context("token")?.to_owned();
+    let (status, me) = f.call("http/me.json", &token).await?;
+    ensure!(
+        status == 200 && me["email"] == "ann@example.com",
+        "me: {status} {me}"
+    );
+    ensure!(f.call("http/me-no-token.json", "").await?.0 == 401);
+    ensure!(f.call("http/me.json", "forged.token.value").await?.0 == 401);
+    ensure!(f.call("http/profile.json", "").await?.0 == 200);
+    ensure!(
+        f.call("http/follow.json", &token).await?.0 == 404,
+        "bob is unknown"
+    );
+    ensure!(f.call("http/followers.json", "").await?.0 == 404);
+
+    let (status, post) = f.call("http/create-post.json", &token).await?;
+    ensure!(
+        status == 201 && post["content"] == "Hello from Lambda",
+        "{status} {post}"
+    );
+    f.wiring.relay().drain().await?; // the scheduled relay's work
+    let (status, feed) = f.call("http/feed.json", &token).await?;
+    ensure!(
+        status == 200 && feed["items"][0]["id"] == post["id"],
+        "feed: {status} {feed}"
+    );
+    let (status, posts) = f.call("http/user-posts.json", "").await?;
+    ensure!(status == 200 && posts["items"].as_array().map(Vec::len) == Some(1));
+    ensure!(f.call("http/health.json", "").await?.0 == 200);
+    ensure!(f.call("http/unknown-route.json", "").await?.0 == 404);
+    Ok(())
+}
+
+fn batch(path: &str) -> anyhow::Result<RabbitMqEvent> {
+    Ok(serde_json::from_str(&fixture(path)?)?)
+}
+
+#[tokio::test]
+async fn consumers_take_rabbitmq_batches() -> anyhow::Result<()> {
+    let f = function().await?;
+    let consumers = f.wiring.consumers();
+
+    let report = handle_batch(consumers, &batch("rabbitmq/user-registered.json")?).await?;
+    ensure!(
+        report
+            == BatchReport {
+                handled: 2,
+                dropped: 0
+            },
+        "{report:?}"
+    );
+    ensure!(f.mails()? == 1, "one welcome mail");
+
+    // The same event again, twice in one batch: handled, but no second mail.
+    let report = handle_batch(consumers, &batch("rabbitmq/duplicate.json")?).await?;
+    ensure!(
+        report
+            == BatchReport {
+                handled: 2,
+                dropped: 0
+            },
+        "{report:?}"
+    );
+    ensure!(f.mails()? == 1, "a redelivery mailed again");
+
+    // A malformed body is dropped, and the invocation succeeds: it must not block the queue.
+    let report = handle_batch(consumers, &batch("rabbitmq/malformed.json")?).await?;
+    ensure!(
+        report
+            == BatchReport {
+                handled: 0,
+                dropped: 1
+            },
+        "{report:?}"
+    );
+
+    // A mixed batch: the good ones are handled, the bad one dropped.
+    let report = handle_batch(consumers, &batch("rabbitmq/mixed.json")?).await?;
+    ensure!(
+        report
+            == BatchReport {
+                handled: 3,
+                dropped: 1
+            },
+        "{report:?}"
+    );
+    ensure!(f.mails()? == 1);
+    Ok(())
+}
+
+/// A consumer whose dependency is down.
+struct Down;
+
+#[async_trait]
+impl Consumer for Down {
+    fn queue(&self) -> Queue {
+        Queue::EmailWelcome
+    }
+
+    async fn handle(&self, _: &Event) -> Result<(), ConsumeError> {
+        Err(ConsumeError::Transient(anyhow::anyhow!("SMTP is down")))
+    }
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_the_invocation_for_a_retry() -> anyhow::Result<()> {
+    let consumers: Vec<Arc<dyn Consumer>> = vec![Arc::new(Down)];
+    let failed = handle_batch(&consumers, &batch("rabbitmq/user-registered.json")?).await;
+    ensure!(
+        failed.is_err(),
+        "a retryable failure must fail the invocation"
+    );
+    Ok(())
+}
+
+fn sign(secret: &str, claims: &Value) -> anyhow::Result<String> {
+    let mut header = Header::new(Algorithm::HS256);
+    header.typ = Some("JWT".into());
+    Ok(jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )?)
+}
+
+#[tokio::test]
+async fn the_authorizer_lets_only_valid_tokens_through() -> anyhow::Result<()> {
+    let f = function().await?;
+    let tokens = &f.wiring.ctx.tokens;
+    let request = |token: &str| -> anyhow::Result<ApiGatewayV2CustomAuthorizerV2Request> {
+        Ok(serde_json::from_str(
+            &fixture("authorizer/request.json")?.replace("{{TOKEN}}", token),
+        )?)
+    };
+    let user = "01a21000-0000-7000-8000-0000000000aa";
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": user, "iat": now - 10, "exp": exp, "iss": "rookery", "aud": "rookery-api"});
+
+    let valid = sign(SECRET, &claims(now + 60))?;
+    let allowed = authorize(tokens, &request(&valid)?);
+    ensure!(
+        allowed.is_authorized && allowed.context["user_id"] == user,
+        "{allowed:?}"
+    );
+
+    let expired = sign(SECRET, &claims(now - 5))?;
+    let forged = sign("another-secret-of-at-least-32-bytes!", &claims(now + 60))?;
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims(now + 60).to_string())
+    );
+    for (what, token) in [
+        ("expired", expired),
+        ("forged", forged),
+        ("alg none", none),
+        ("garbage", "x".into()),
+    ] {
+        let denied = authorize(tokens, &request(&token)?);
+        ensure!(!denied.is_authorized, "{what} token was let through");
+        ensure!(
+            denied.context.is_null(),
+            "{what}: no context for a denied request"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_schedule_fixture_is_a_scheduled_event() -> anyhow::Result<()> {
+    let event: aws_lambda_events::cloudwatch_events::CloudWatchEvent =
+        serde_json::from_str(&fixture("schedule.json")?)?;
+    ensure!(event.detail_type.as_deref() == Some("Scheduled Event"));
+    Ok(())
+}
