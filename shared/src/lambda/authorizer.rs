@@ -5,6 +5,7 @@
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::services::TokenService;
@@ -36,11 +37,15 @@ pub fn authorize(
     response
 }
 
-/// Serves the authorizer as a Lambda.
+/// Serves the authorizer as a Lambda. It needs the token secret and nothing else: no store, no
+/// cache, no broker, so it starts fast and needs no network access.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = super::start()?;
-    let wiring = super::wiring(&config).await?;
-    let tokens = &wiring.ctx.tokens;
+    let secret = config
+        .jwt_secret
+        .as_ref()
+        .ok_or("JWT_SECRET: required outside the local server")?;
+    let tokens = &TokenService::new(secret.expose_secret().as_bytes(), config.jwt_ttl);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             Ok::<_, lambda_runtime::Error>(authorize(tokens, &event.payload))

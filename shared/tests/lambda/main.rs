@@ -127,6 +127,10 @@ async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn counts(handled: usize, dropped: usize) -> BatchReport {
+    BatchReport { handled, dropped }
+}
+
 fn batch(path: &str) -> anyhow::Result<RabbitMqEvent> {
     Ok(serde_json::from_str(&fixture(path)?)?)
 }
@@ -137,49 +141,21 @@ async fn consumers_take_rabbitmq_batches() -> anyhow::Result<()> {
     let consumers = f.wiring.consumers();
 
     let report = handle_batch(consumers, &batch("rabbitmq/user-registered.json")?).await?;
-    ensure!(
-        report
-            == BatchReport {
-                handled: 2,
-                dropped: 0
-            },
-        "{report:?}"
-    );
+    assert_eq!(report, counts(2, 0));
     ensure!(f.mails()? == 1, "one welcome mail");
 
     // The same event again, twice in one batch: handled, but no second mail.
     let report = handle_batch(consumers, &batch("rabbitmq/duplicate.json")?).await?;
-    ensure!(
-        report
-            == BatchReport {
-                handled: 2,
-                dropped: 0
-            },
-        "{report:?}"
-    );
+    assert_eq!(report, counts(2, 0));
     ensure!(f.mails()? == 1, "a redelivery mailed again");
 
     // A malformed body is dropped, and the invocation succeeds: it must not block the queue.
     let report = handle_batch(consumers, &batch("rabbitmq/malformed.json")?).await?;
-    ensure!(
-        report
-            == BatchReport {
-                handled: 0,
-                dropped: 1
-            },
-        "{report:?}"
-    );
+    assert_eq!(report, counts(0, 1));
 
     // A mixed batch: the good ones are handled, the bad one dropped.
     let report = handle_batch(consumers, &batch("rabbitmq/mixed.json")?).await?;
-    ensure!(
-        report
-            == BatchReport {
-                handled: 3,
-                dropped: 1
-            },
-        "{report:?}"
-    );
+    assert_eq!(report, counts(3, 1));
     ensure!(f.mails()? == 1);
     Ok(())
 }
