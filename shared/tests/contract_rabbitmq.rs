@@ -22,8 +22,7 @@ use rookery::ports::{ConsumeError, Consumer, EventPublisher};
 use contracts::bus::Delivery;
 
 fn broker_url() -> String {
-    std::env::var("TEST_RABBITMQ_URL")
-        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+    contracts::services::service_url("TEST_RABBITMQ_URL")
 }
 
 /// A topology of its own for every test, so tests and runs never share a queue.

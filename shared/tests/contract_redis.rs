@@ -29,7 +29,7 @@ use contracts::{check_eq, unique_suffix};
 const TTL: Duration = Duration::from_secs(300);
 
 fn redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+    contracts::services::service_url("TEST_REDIS_URL")
 }
 
 async fn redis() -> anyhow::Result<ConnectionManager> {

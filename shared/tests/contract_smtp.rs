@@ -22,12 +22,11 @@ use contracts::unique_suffix;
 const START_IT: &str = "start it with scripts/services";
 
 fn smtp_url() -> String {
-    std::env::var("TEST_SMTP_URL").unwrap_or_else(|_| "smtp://127.0.0.1:1025".to_owned())
+    contracts::services::service_url("TEST_SMTP_URL")
 }
 
 fn maildev_url() -> String {
-    let url =
-        std::env::var("TEST_MAILDEV_URL").unwrap_or_else(|_| "http://127.0.0.1:1080".to_owned());
+    let url = contracts::services::service_url("TEST_MAILDEV_URL");
     url.trim_end_matches('/').to_owned()
 }
 

@@ -10,9 +10,16 @@ use anyhow::{Context as _, anyhow, bail};
 use reqwest::{Method, StatusCode};
 use rookery::config::Config;
 use rookery::server::{Embedded, Server};
+
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+// Each test binary uses part of it.
+#[path = "../contracts/services.rs"]
+#[allow(dead_code)]
+pub mod services;
+pub use services::service_url;
 
 /// Which adapters a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,21 +28,6 @@ pub enum Backend {
     Embedded,
     /// Redis feeds, RabbitMQ events and SMTP mail (into maildev), from `scripts/services`.
     RealServices,
-}
-
-/// Where the real services are: `scripts/test` exports these; the defaults are the loopback
-/// ports `scripts/services` uses. A service that is down fails the test, never skips it.
-pub fn service_url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        match var {
-            "TEST_REDIS_URL" => "redis://127.0.0.1:6379",
-            "TEST_RABBITMQ_URL" => "amqp://guest:guest@127.0.0.1:5672/%2f",
-            "TEST_SMTP_URL" => "smtp://127.0.0.1:1025",
-            "TEST_MAILDEV_URL" => "http://127.0.0.1:1080",
-            _ => "",
-        }
-        .to_owned()
-    })
 }
 
 pub struct TestApp {

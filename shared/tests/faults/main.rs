@@ -10,6 +10,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
+use harness::services::host_port;
 use harness::{Backend, TestApp, eventually, service_url};
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
@@ -32,7 +33,8 @@ struct BrokerLink {
 }
 
 impl BrokerLink {
-    async fn start(upstream: std::net::SocketAddr) -> anyhow::Result<Self> {
+    async fn start(upstream: &str) -> anyhow::Result<Self> {
+        let upstream = upstream.to_owned();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (up, state) = tokio::sync::watch::channel(true);
@@ -42,8 +44,9 @@ impl BrokerLink {
                     continue; // dropped: the connection is refused
                 }
                 let mut state = state.clone();
+                let upstream = upstream.clone();
                 tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
                     };
                     tokio::select! {
@@ -76,7 +79,8 @@ async fn cached_home(app: &TestApp, user: UserId) -> anyhow::Result<Vec<PostId>>
 #[tokio::test]
 async fn rabbitmq_outage_delays_events_and_loses_none() -> anyhow::Result<()> {
     let _one = SERIAL.lock().await;
-    let link = BrokerLink::start("127.0.0.1:5672".parse()?).await?;
+    let broker = service_url("TEST_RABBITMQ_URL");
+    let link = BrokerLink::start(host_port(&broker)).await?;
     let url = format!("amqp://guest:guest@{}/%2f", link.addr);
     let app = TestApp::spawn_on(Backend::RealServices, &[("RABBITMQ_URL", &url)]).await?;
     let ann = app.user("ann").await?;
