@@ -36,6 +36,7 @@ use crate::services::{
 
 /// How often the relay looks for events it was not woken for (retries, other processes).
 const RELAY_POLL: Duration = Duration::from_secs(1);
+/// Attempts before the in-process bus gives an event up (its consumers failed it each time).
 const RELAY_MAX_ATTEMPTS: u32 = 8;
 /// Posts are cached for hydration for a day: long enough for the hot set, short enough to
 /// keep Redis' memory for feeds.
@@ -149,7 +150,8 @@ impl Embedded {
         Relay {
             outbox: self.ctx.outbox.clone(),
             publisher: self.publisher.clone(),
-            max_attempts: RELAY_MAX_ATTEMPTS,
+            // A broker's refusals are outages, and an outage delays events, never loses them.
+            max_attempts: self.rabbit.is_none().then_some(RELAY_MAX_ATTEMPTS),
             batch: 100,
         }
     }

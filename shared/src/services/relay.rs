@@ -1,6 +1,8 @@
 //! The outbox relay: publishes events that were committed with their state change, and marks
-//! them sent only once the bus has taken them. Failed events are retried with back-off and given
-//! up on after a bound, so one bad event never blocks the rest.
+//! them sent only once the bus has taken them. Failed events are retried with back-off, so one
+//! bad event never blocks the rest. A broker's failures are outages: those events are retried
+//! until the broker is back, never given up. The in-process bus fails an event only when a
+//! consumer failed it, and gives it up after a bound (its dead-letter queue).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,8 @@ use crate::ports::{EventPublisher, Outbox};
 pub struct Relay {
     pub outbox: Arc<dyn Outbox>,
     pub publisher: Arc<dyn EventPublisher>,
-    pub max_attempts: u32,
+    /// Attempts before an event is given up; `None` retries for as long as it takes.
+    pub max_attempts: Option<u32>,
     pub batch: usize,
 }
 
@@ -32,7 +35,9 @@ impl Relay {
                         progressed = true;
                     }
                     Err(err) => {
-                        let give_up = entry.attempts + 1 >= self.max_attempts;
+                        let give_up = self
+                            .max_attempts
+                            .is_some_and(|max| entry.attempts + 1 >= max);
                         let message = format!("{err:#}");
                         if give_up {
                             tracing::error!(event_id = %id, kind = entry.event.kind(), error = %message, "event given up after repeated failures");
@@ -61,5 +66,101 @@ impl Relay {
                 () = tokio::time::sleep(poll) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::{Event, EventId, EventPayload, PostId, UserId};
+    use crate::ports::OutboxEntry;
+
+    /// One event that has already failed `attempts` times; records what the relay decides.
+    struct OneEvent {
+        entry: Mutex<Option<OutboxEntry>>,
+        given_up: Mutex<Vec<bool>>,
+    }
+
+    #[async_trait]
+    impl Outbox for OneEvent {
+        async fn enqueue(&self, _: &Event) -> anyhow::Result<()> {
+            Ok(())
+        }
+        async fn pending(&self, _: usize) -> anyhow::Result<Vec<OutboxEntry>> {
+            Ok(self
+                .entry
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .take()
+                .into_iter()
+                .collect())
+        }
+        async fn mark_sent(&self, _: EventId) -> anyhow::Result<()> {
+            Ok(())
+        }
+        async fn mark_failed(&self, _: EventId, _: &str, give_up: bool) -> anyhow::Result<()> {
+            self.given_up
+                .lock()
+                .map_err(|_| anyhow::anyhow!("poisoned"))?
+                .push(give_up);
+            Ok(())
+        }
+    }
+
+    struct Down;
+
+    #[async_trait]
+    impl EventPublisher for Down {
+        async fn publish(&self, _: &Event) -> anyhow::Result<()> {
+            anyhow::bail!("connection refused")
+        }
+        fn name(&self) -> &'static str {
+            "down"
+        }
+        async fn ping(&self) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn gives_up(max_attempts: Option<u32>, attempts: u32) -> anyhow::Result<bool> {
+        let event = Event::new(EventPayload::PostDeleted {
+            post_id: PostId::new(),
+            author_id: UserId::new(),
+        });
+        let outbox = Arc::new(OneEvent {
+            entry: Mutex::new(Some(OutboxEntry { event, attempts })),
+            given_up: Mutex::new(Vec::new()),
+        });
+        let relay = Relay {
+            outbox: outbox.clone(),
+            publisher: Arc::new(Down),
+            max_attempts,
+            batch: 10,
+        };
+        assert_eq!(relay.drain().await?, 0);
+        let decided = outbox
+            .given_up
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .clone();
+        assert_eq!(decided.len(), 1, "one failed attempt recorded");
+        Ok(decided[0])
+    }
+
+    #[tokio::test]
+    async fn a_bounded_bus_gives_up_on_the_last_attempt_only() -> anyhow::Result<()> {
+        assert!(!gives_up(Some(8), 6).await?);
+        assert!(gives_up(Some(8), 7).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_broker_outage_never_gives_an_event_up() -> anyhow::Result<()> {
+        assert!(!gives_up(None, 1_000).await?);
+        Ok(())
     }
 }
