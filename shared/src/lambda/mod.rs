@@ -4,12 +4,17 @@
 pub mod authorizer;
 pub mod consumer;
 
-use anyhow::Context as _;
 use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::FutureExt as _;
+use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::server::Embedded;
+use crate::services::Relay;
 
 /// The wiring of a function. Unlike the local server, a function never invents a token
 /// secret: every instance must sign and verify with the same one.
@@ -33,11 +38,46 @@ pub fn start() -> anyhow::Result<Config> {
 pub async fn serve_http() -> Result<(), lambda_http::Error> {
     let config = start()?;
     let wiring = wiring(&config).await?;
+    lambda_http::run(router(&wiring)).await
+}
+
+/// The router of an HTTP function: the API, then the events the request committed published
+/// before the answer leaves. A Lambda instance is frozen once it has answered, so a relay
+/// running beside the handler would not run until the next request; the scheduled relay
+/// publishes whatever this step could not.
+pub fn router(wiring: &Embedded) -> axum::Router {
     let state = AppState {
         probes: Arc::new(wiring.probes().to_vec()),
         ctx: wiring.ctx.clone(),
     };
-    lambda_http::run(http::router(state)).await
+    let relay = Arc::new(wiring.relay());
+    let written = wiring.ctx.outbox_written.clone();
+    http::router(state).layer(axum::middleware::map_response(
+        move |response: axum::response::Response| {
+            let (relay, written) = (relay.clone(), written.clone());
+            async move {
+                publish_written(&relay, &written).await;
+                response
+            }
+        },
+    ))
+}
+
+/// How long an answer may wait for the broker; past it, the scheduled relay publishes.
+const PUBLISH_WAIT: Duration = Duration::from_secs(2);
+
+async fn publish_written(relay: &Relay, written: &Notify) {
+    // The handler signals a committed event by storing a permit; none means nothing to send.
+    if written.notified().now_or_never().is_none() {
+        return;
+    }
+    match tokio::time::timeout(PUBLISH_WAIT, relay.drain()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => {
+            tracing::warn!(error = %format!("{err:#}"), "events left for the scheduled relay");
+        }
+        Err(_) => tracing::warn!("broker slow; events left for the scheduled relay"),
+    }
 }
 
 /// Serves the relay as a Lambda on a schedule: each invocation publishes what the outbox holds.

@@ -143,7 +143,7 @@ async fn handle(
 }
 
 /// How often the broker delivered this message before (quorum queues count it).
-fn delivery_count(delivery: &Delivery) -> u32 {
+pub fn delivery_count(delivery: &Delivery) -> u32 {
     let value = delivery
         .properties
         .headers()
@@ -159,7 +159,8 @@ fn delivery_count(delivery: &Delivery) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-fn backoff(count: u32, options: ConsumerOptions) -> Duration {
+/// The pause before a message that failed `count` times before is requeued.
+pub fn backoff(count: u32, options: ConsumerOptions) -> Duration {
     options
         .retry_base
         .saturating_mul(2u32.saturating_pow(count.min(16)))

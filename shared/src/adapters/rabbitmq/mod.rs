@@ -9,7 +9,7 @@ mod consumer;
 mod publisher;
 mod topology;
 
-pub use consumer::{ConsumerOptions, run_consumer};
+pub use consumer::{ConsumerOptions, backoff, delivery_count, run_consumer};
 pub use publisher::RabbitPublisher;
 pub use topology::Topology;
 
