@@ -15,7 +15,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
-use rookery::http::{AppState, router};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
 use rookery::ports::{ConsumeError, Consumer};
