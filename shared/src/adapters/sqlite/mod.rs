@@ -40,10 +40,7 @@ impl Sqlite {
             .connect_with(options)
             .await
             .with_context(|| format!("open SQLite database {}", path.display()))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .context("apply SQLite migrations")?;
+        migrate(&pool, path).await?;
         Ok(Self { pool })
     }
 
@@ -51,6 +48,27 @@ impl Sqlite {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Applies the migrations, one process at a time. Processes that share a database file (the
+/// functions under `cargo lambda watch`) start together, and sqlx's migrator takes no lock on
+/// SQLite: two of them would both apply the first migration, and the second would fail. A lock
+/// file beside the database serializes them; the later ones find the migrations applied.
+async fn migrate(pool: &SqlitePool, path: &Path) -> anyhow::Result<()> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".migrate-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("open {}", Path::new(&lock_path).display()))?;
+    let lock = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await?
+        .context("lock the database for its migrations")?;
+    let applied = MIGRATOR.run(pool).await.context("apply SQLite migrations");
+    drop(lock); // closing the file releases the lock
+    applied
 }
 
 /// Writes an event into the outbox inside the caller's transaction.
@@ -87,4 +105,21 @@ fn count(n: i64) -> u64 {
 
 fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn processes_opening_a_new_database_together_all_start() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("rookery.db");
+        // Eleven functions start at once on one fresh file under `cargo lambda watch`.
+        let opens = (0..11).map(|_| Sqlite::open(&path));
+        for opened in futures::future::join_all(opens).await {
+            opened?.ping().await?;
+        }
+        Ok(())
+    }
 }
