@@ -33,6 +33,7 @@ async fn target(ctx: &Context, me: UserId, username: &str) -> ServiceResult<User
 #[tracing::instrument(skip(ctx))]
 pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
+    ctx.acting_user(me).await?;
     ctx.graph.follow(me, followee.id, Timestamp::now()).await?;
     record(
         ctx,

@@ -25,6 +25,7 @@ pub use posts::{create_post, delete_post, get_post};
 pub use profile::{profile_by_id, profile_by_username};
 pub use relay::Relay;
 
+use crate::domain::UserId;
 use crate::ports::{FeedCache, Outbox, PostStore, SocialGraph, UserStore};
 
 /// Feed sizing: how many entries a cached feed keeps, and from how many followers an author's
@@ -63,5 +64,14 @@ pub struct Context {
 impl Context {
     fn event_written(&self) {
         self.outbox_written.notify_one();
+    }
+
+    /// A write made for a token's user needs that user to exist: a valid token can outlive its
+    /// user's row (a database reset under the same secret), and is then no credential at all.
+    async fn acting_user(&self, me: UserId) -> ServiceResult<()> {
+        match self.users.user_by_id(me).await? {
+            Some(_) => Ok(()),
+            None => Err(ServiceError::Unauthorized),
+        }
     }
 }

@@ -10,6 +10,7 @@ pub async fn create_post(
     author: UserId,
     content: PostContent,
 ) -> ServiceResult<Post> {
+    ctx.acting_user(author).await?;
     let post = NewPost {
         id: PostId::new(),
         author_id: author,

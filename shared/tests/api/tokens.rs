@@ -163,6 +163,38 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_valid_token_for_a_user_who_does_not_exist_writes_nothing() -> anyhow::Result<()> {
+    // Signed with the app's own secret, for a user id the database never had (as after a
+    // database reset under the same JWT_SECRET).
+    let app = TestApp::spawn().await?;
+    let secret = std::fs::read_to_string(app.data.path().join("jwt_secret"))?;
+    let now = chrono::Utc::now().timestamp();
+    let ghost = uuid::Uuid::now_v7().to_string();
+    let token = sign(
+        secret.trim().as_bytes(),
+        &claims(&ghost, now, now + 600, "rookery", "rookery-api"),
+    )?;
+    app.register("ann").await?;
+    let post = app
+        .send(
+            Method::POST,
+            "/posts",
+            Some(&token),
+            Some(json!({"content": "boo"})),
+        )
+        .await?;
+    post.problem(401)?;
+    app.follow(&token, "ann").await?.problem(401)?;
+    let ann = app.send(Method::GET, "/users/ann", None, None).await?;
+    anyhow::ensure!(
+        ann.body["followers_count"] == 0,
+        "a ghost follow counted: {}",
+        ann.body
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn login_token_has_the_designed_shape() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.user("ann").await?;
