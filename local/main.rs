@@ -1,4 +1,5 @@
 //! `cargo run --release`: the whole Rookery API on one port, with no services to install.
+//! `cargo run --release -- migrate`: apply the configured stores' migrations and exit.
 
 use rookery::config::Config;
 use rookery::server::{Server, shutdown_signal};
@@ -7,7 +8,19 @@ use rookery::server::{Server, shutdown_signal};
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     rookery::telemetry::init(config.log_format);
-    let server = Server::build(&config).await?;
+    match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => serve(&config).await,
+        Some("migrate") => {
+            rookery::server::migrate(&config).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(other) => anyhow::bail!("unknown command {other:?}: expected serve or migrate"),
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let server = Server::build(config).await?;
     tracing::info!(
         addr = %server.local_addr()?,
         data_dir = %config.data_dir.display(),

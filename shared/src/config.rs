@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::services::FeedSettings;
 
@@ -64,11 +64,29 @@ pub struct Config {
     pub rabbitmq_queue_expiry: Option<Duration>,
     /// `SMTP_URL`: welcome mails over SMTP instead of into the data folder.
     pub smtp_url: Option<SecretString>,
+    /// `DATABASE_URL`: users, posts, outbox and processed events in SQL Server instead of
+    /// SQLite (an ADO.NET connection string or an `mssql://` URL).
+    pub database_url: Option<SecretString>,
+    /// `NEO4J_URI` (with `NEO4J_USER`, `NEO4J_PASSWORD`) or `FALKORDB_URL`: where the follow
+    /// graph lives.
+    pub graph: GraphBackend,
 }
 
-/// Variables that select production adapters this build does not have yet: setting one is an
-/// error rather than being silently ignored.
-const NOT_YET_SUPPORTED: [&str; 3] = ["DATABASE_URL", "NEO4J_URI", "FALKORDB_URL"];
+/// Where the follow graph lives.
+#[derive(Debug, Clone, Default)]
+pub enum GraphBackend {
+    /// In the SQLite file of the data folder.
+    #[default]
+    Sqlite,
+    /// Neo4j over Bolt: the production graph.
+    Neo4j {
+        uri: String,
+        user: String,
+        password: SecretString,
+    },
+    /// FalkorDB (a Redis module running the same Cypher); `FALKORDB_GRAPH` names the graph.
+    FalkorDb { url: SecretString, graph: String },
+}
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -81,14 +99,6 @@ impl Config {
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        for name in NOT_YET_SUPPORTED {
-            if var(name).is_some() {
-                return Err(invalid(
-                    name,
-                    "is set, but this build has no adapter for it yet; unset it to use the embedded default",
-                ));
-            }
-        }
         let jwt_secret = match var("JWT_SECRET") {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
                 return Err(invalid("JWT_SECRET", "must be at least 32 bytes"));
@@ -154,7 +164,70 @@ impl Config {
                 },
             },
             smtp_url: url(&var, "SMTP_URL", &["smtp", "smtps"])?,
+            database_url: database_url(&var)?,
+            graph: graph(&var)?,
         })
+    }
+}
+
+/// SQL Server: an ADO.NET string (`server=tcp:host,1433;database=...;user=...;password=...`)
+/// or an `mssql://user:pass@host:1433/db` URL; the adapter parses the details.
+fn database_url(
+    var: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    let Some(raw) = var("DATABASE_URL") else {
+        return Ok(None);
+    };
+    let lower = raw.trim().to_ascii_lowercase();
+    let ado = lower.split(';').any(|part| {
+        let key = part.split('=').next().unwrap_or_default().trim();
+        matches!(key, "server" | "data source" | "address" | "addr")
+    });
+    if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") || ado {
+        Ok(Some(SecretString::from(raw)))
+    } else {
+        Err(invalid(
+            "DATABASE_URL",
+            "must be an ADO.NET connection string (server=tcp:host,1433;...) or an mssql:// URL",
+        ))
+    }
+}
+
+fn graph(var: &impl Fn(&'static str) -> Option<String>) -> Result<GraphBackend, ConfigError> {
+    let neo4j = url(
+        var,
+        "NEO4J_URI",
+        &[
+            "bolt",
+            "bolt+s",
+            "bolt+ssc",
+            "neo4j",
+            "neo4j+s",
+            "neo4j+ssc",
+        ],
+    )?;
+    let falkordb = url(
+        var,
+        "FALKORDB_URL",
+        &["redis", "rediss", "falkor", "falkors"],
+    )?;
+    match (neo4j, falkordb) {
+        (Some(_), Some(_)) => Err(invalid(
+            "FALKORDB_URL",
+            "is set together with NEO4J_URI; the graph lives in one of them",
+        )),
+        (Some(uri), None) => Ok(GraphBackend::Neo4j {
+            uri: uri.expose_secret().to_owned(),
+            user: var("NEO4J_USER").unwrap_or_else(|| "neo4j".to_owned()),
+            password: var("NEO4J_PASSWORD")
+                .map(SecretString::from)
+                .ok_or_else(|| invalid("NEO4J_PASSWORD", "is required with NEO4J_URI"))?,
+        }),
+        (None, Some(url)) => Ok(GraphBackend::FalkorDb {
+            url,
+            graph: var("FALKORDB_GRAPH").unwrap_or_else(|| "rookery".to_owned()),
+        }),
+        (None, None) => Ok(GraphBackend::Sqlite),
     }
 }
 
@@ -237,7 +310,9 @@ mod tests {
             ("FEED_TTL_DAYS", "0"),
             ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "0"),
             ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "soon"),
-            ("DATABASE_URL", "mssql://db"),
+            ("DATABASE_URL", "postgres://db"),
+            ("NEO4J_URI", "http://127.0.0.1:7474"),
+            ("FALKORDB_URL", "127.0.0.1:6390"),
         ] {
             let err = config(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(err, Some(var), "{var}={value}");
@@ -261,6 +336,38 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         let err = config(&[("SMTP_URL", "ftp://user:hunter2@host")]).err();
         assert!(err.is_some_and(|e| !e.to_string().contains("hunter2")));
+        Ok(())
+    }
+
+    #[test]
+    fn stores_are_chosen_by_their_variables() -> Result<(), ConfigError> {
+        let c = config(&[])?;
+        assert!(c.database_url.is_none() && matches!(c.graph, GraphBackend::Sqlite));
+        for ok in [
+            "server=tcp:db.example.com,1433;database=rookery;user=sa;password=hunter2",
+            "Data Source=db;User ID=sa;Password=hunter2",
+            "mssql://sa:hunter2@db:1433/rookery",
+        ] {
+            let c = config(&[("DATABASE_URL", ok)])?;
+            assert!(c.database_url.is_some(), "{ok}");
+            assert!(!format!("{c:?}").contains("hunter2"));
+        }
+        let c = config(&[
+            ("NEO4J_URI", "neo4j+s://graph.example.com"),
+            ("NEO4J_PASSWORD", "hunter2"),
+        ])?;
+        assert!(matches!(&c.graph, GraphBackend::Neo4j { user, .. } if user == "neo4j"));
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let err = config(&[("NEO4J_URI", "bolt://127.0.0.1:7687")]).err();
+        assert_eq!(err.map(|e| e.var), Some("NEO4J_PASSWORD"));
+        let c = config(&[("FALKORDB_URL", "redis://127.0.0.1:6390")])?;
+        assert!(matches!(&c.graph, GraphBackend::FalkorDb { graph, .. } if graph == "rookery"));
+        let both = config(&[
+            ("FALKORDB_URL", "redis://127.0.0.1:6390"),
+            ("NEO4J_URI", "bolt://127.0.0.1:7687"),
+            ("NEO4J_PASSWORD", "x"),
+        ]);
+        assert_eq!(both.err().map(|e| e.var), Some("FALKORDB_URL"));
         Ok(())
     }
 

@@ -14,20 +14,23 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::adapters::cypher::{CypherExecutor, CypherGraph, FalkorGraph, Neo4jGraph};
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::in_process_bus::InProcessBus;
 use crate::adapters::memory_feed::MemoryFeeds;
+use crate::adapters::mssql::Mssql;
 use crate::adapters::rabbitmq::{ConsumerOptions, RabbitPublisher, Topology, run_consumer};
 use crate::adapters::redis_feed::{RedisFeeds, connect_manager};
 use crate::adapters::redis_graph::CachedGraph;
 use crate::adapters::redis_posts::CachedPosts;
 use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::adapters::sqlite::Sqlite;
-use crate::config::Config;
+use crate::config::{Config, GraphBackend};
 use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
 use crate::ports::{
-    Consumer, EventPublisher, FeedCache, Mailer, PostStore, ProcessedEvents, SocialGraph,
+    Consumer, EventPublisher, FeedCache, Mailer, Outbox, PostStore, ProcessedEvents, SocialGraph,
+    UserStore,
 };
 use crate::services::{
     Context, EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, PasswordHasher, Relay,
@@ -74,25 +77,20 @@ impl Embedded {
         tokio::fs::create_dir_all(data_dir)
             .await
             .with_context(|| format!("ROOKERY_DATA_DIR: cannot create {}", data_dir.display()))?;
-        let store = Sqlite::open(&data_dir.join("rookery.db")).await?;
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
             None => local_secret(data_dir).await?,
         };
-        let shared = Arc::new(store.clone());
-        let database = store.clone();
-        let mut probes = vec![probe("database", move || {
-            let store = database.clone();
-            async move { store.ping().await }
-        })];
-        let (feeds, posts, graph) = caches(config, shared.clone(), &mut probes).await?;
+        let mut probes = Vec::new();
+        let truth = Sources::open(config, &mut probes).await?;
+        let (feeds, posts, graph) = caches(config, &truth, &mut probes).await?;
         let mailer = mailer(config, &mut probes).await?;
         let ctx = Context {
-            users: shared.clone(),
+            users: truth.users.clone(),
             posts: posts.clone(),
             graph: graph.clone(),
             feeds: feeds.clone(),
-            outbox: shared.clone(),
+            outbox: truth.outbox.clone(),
             passwords: Arc::new(PasswordHasher::new(config.bcrypt_cost)),
             tokens: Arc::new(TokenService::new(
                 secret.expose_secret().as_bytes(),
@@ -101,7 +99,7 @@ impl Embedded {
             feed: config.feed,
             outbox_written: Arc::new(Notify::new()),
         };
-        let processed: Arc<dyn ProcessedEvents> = shared.clone();
+        let processed = truth.processed.clone();
         let fanout = |queue| FanoutConsumer {
             queue,
             posts: posts.clone(),
@@ -113,7 +111,7 @@ impl Embedded {
             idempotent(EmailConsumer { mailer }, &processed),
             idempotent(
                 NetworkConsumer {
-                    graph: shared.clone(),
+                    graph: truth.graph.clone(),
                 },
                 &processed,
             ),
@@ -184,11 +182,139 @@ impl Embedded {
     }
 }
 
+/// Applies every configured store's migrations (SQLite, SQL Server) and graph schema
+/// (constraints and indexes), then returns: `rookery migrate`. Start-up does the same.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(&config.data_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "ROOKERY_DATA_DIR: cannot create {}",
+                config.data_dir.display()
+            )
+        })?;
+    Sources::open(config, &mut Vec::new()).await.map(|_| ())
+}
+
+/// The sources of truth (DESIGN section 6): users, posts, outbox and processed events in SQL
+/// Server (`DATABASE_URL`) or SQLite; the follow graph in Neo4j, FalkorDB or SQLite.
+struct Sources {
+    users: Arc<dyn UserStore>,
+    posts: Arc<dyn PostStore>,
+    outbox: Arc<dyn Outbox>,
+    processed: Arc<dyn ProcessedEvents>,
+    graph: Arc<dyn SocialGraph>,
+}
+
+impl Sources {
+    async fn open(config: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<Self> {
+        // SQLite holds whatever no other store was configured for; it is opened only then.
+        let needs_sqlite =
+            config.database_url.is_none() || matches!(config.graph, GraphBackend::Sqlite);
+        let sqlite = if needs_sqlite {
+            Some(Arc::new(
+                Sqlite::open(&config.data_dir.join("rookery.db")).await?,
+            ))
+        } else {
+            None
+        };
+        let sql = match (&config.database_url, &sqlite) {
+            (Some(url), _) => {
+                let db = Arc::new(Mssql::connect(url.expose_secret()).await?);
+                let probed = db.clone();
+                probes.push(probe("database", move || {
+                    let db = probed.clone();
+                    async move { db.ping().await }
+                }));
+                SqlStores::from(db)
+            }
+            (None, Some(db)) => {
+                let probed = db.clone();
+                probes.push(probe("database", move || {
+                    let db = probed.clone();
+                    async move { db.ping().await }
+                }));
+                SqlStores::from(db.clone())
+            }
+            (None, None) => anyhow::bail!("no SQL store configured"),
+        };
+        let graph = graph(config, sqlite, probes).await?;
+        Ok(Self {
+            users: sql.users,
+            posts: sql.posts,
+            outbox: sql.outbox,
+            processed: sql.processed,
+            graph,
+        })
+    }
+}
+
+/// One SQL store seen through each of its ports.
+struct SqlStores {
+    users: Arc<dyn UserStore>,
+    posts: Arc<dyn PostStore>,
+    outbox: Arc<dyn Outbox>,
+    processed: Arc<dyn ProcessedEvents>,
+}
+
+impl<S: UserStore + PostStore + Outbox + ProcessedEvents> From<Arc<S>> for SqlStores {
+    fn from(store: Arc<S>) -> Self {
+        Self {
+            users: store.clone(),
+            posts: store.clone(),
+            outbox: store.clone(),
+            processed: store,
+        }
+    }
+}
+
+async fn graph(
+    config: &Config,
+    sqlite: Option<Arc<Sqlite>>,
+    probes: &mut Vec<Probe>,
+) -> anyhow::Result<Arc<dyn SocialGraph>> {
+    match &config.graph {
+        GraphBackend::Sqlite => sqlite
+            .map(|db| db as Arc<dyn SocialGraph>)
+            .context("the SQLite graph needs the SQLite store"),
+        GraphBackend::Neo4j {
+            uri,
+            user,
+            password,
+        } => {
+            let graph = Neo4jGraph::connect(uri, user, password.expose_secret())
+                .await
+                .context("NEO4J_URI")?;
+            Ok(probed_graph(graph, "neo4j", probes))
+        }
+        GraphBackend::FalkorDb { url, graph } => {
+            let graph = FalkorGraph::connect(url.expose_secret(), graph)
+                .await
+                .context("FALKORDB_URL")?;
+            Ok(probed_graph(graph, "falkordb", probes))
+        }
+    }
+}
+
+fn probed_graph<E: CypherExecutor>(
+    graph: CypherGraph<E>,
+    name: &'static str,
+    probes: &mut Vec<Probe>,
+) -> Arc<dyn SocialGraph> {
+    let graph = Arc::new(graph);
+    let probed = graph.clone();
+    probes.push(probe(name, move || {
+        let graph = probed.clone();
+        async move { graph.ping().await }
+    }));
+    graph
+}
+
 /// What readers use: with `REDIS_URL`, Redis feeds and Redis caches of posts and follow lists
-/// in front of SQLite; otherwise in-memory feeds straight over SQLite.
+/// in front of the sources of truth; otherwise in-memory feeds straight over them.
 async fn caches(
     config: &Config,
-    store: Arc<Sqlite>,
+    truth: &Sources,
     probes: &mut Vec<Probe>,
 ) -> anyhow::Result<(Arc<dyn FeedCache>, Arc<dyn PostStore>, Arc<dyn SocialGraph>)> {
     let Some(url) = &config.redis_url else {
@@ -198,14 +324,14 @@ async fn caches(
             let feeds = probed.clone();
             async move { feeds.ping().await }
         }));
-        return Ok((feeds, store.clone(), store));
+        return Ok((feeds, truth.posts.clone(), truth.graph.clone()));
     };
     // One connection manager (it multiplexes and reconnects) for feeds and the post cache.
     let manager = connect_manager(url.expose_secret())
         .await
         .context("REDIS_URL")?;
-    let posts = CachedPosts::new(store.clone(), manager.clone(), POST_CACHE_TTL);
-    let graph = CachedGraph::new(store, manager.clone(), config.feed_ttl);
+    let posts = CachedPosts::new(truth.posts.clone(), manager.clone(), POST_CACHE_TTL);
+    let graph = CachedGraph::new(truth.graph.clone(), manager.clone(), config.feed_ttl);
     let feeds: Arc<dyn FeedCache> = Arc::new(RedisFeeds::from_manager(
         manager,
         config.feed.cap,

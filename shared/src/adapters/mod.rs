@@ -1,8 +1,10 @@
 //! Adapters: each implements one or more ports over one technology, and only translates.
 
+pub mod cypher;
 pub mod folder_mailer;
 pub mod in_process_bus;
 pub mod memory_feed;
+pub mod mssql;
 pub mod rabbitmq;
 pub mod redis_feed;
 pub mod redis_graph;

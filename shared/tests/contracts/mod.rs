@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod bus;
+pub mod cypher;
 pub mod feed_cache;
 pub mod graph;
 pub mod mailer;

@@ -10,6 +10,7 @@ pub fn service_url(var: &str) -> String {
             "TEST_RABBITMQ_URL" => "amqp://guest:guest@127.0.0.1:5672/%2f",
             "TEST_SMTP_URL" => "smtp://127.0.0.1:1025",
             "TEST_MAILDEV_URL" => "http://127.0.0.1:1080",
+            "TEST_FALKORDB_URL" => "redis://127.0.0.1:6390",
             _ => "",
         }
         .to_owned()

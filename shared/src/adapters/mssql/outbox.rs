@@ -1,0 +1,99 @@
+use anyhow::Context as _;
+use async_trait::async_trait;
+
+use super::{Mssql, OutboxRow, column, count, id_param, limit, sql};
+use crate::domain::{Event, EventId};
+use crate::ports::{Outbox, OutboxEntry, ProcessedEvents};
+
+#[async_trait]
+impl Outbox for Mssql {
+    async fn enqueue(&self, event: &Event) -> anyhow::Result<()> {
+        let outbox = OutboxRow::new(event)?;
+        let mut conn = self.conn().await?;
+        conn.execute(
+            sql::ENQUEUE,
+            &[
+                &outbox.id,
+                &outbox.kind,
+                &outbox.payload,
+                &outbox.occurred_at,
+            ],
+        )
+        .await
+        .context("insert outbox row")?;
+        Ok(())
+    }
+
+    async fn pending(&self, max: usize) -> anyhow::Result<Vec<OutboxEntry>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::PENDING, &[&limit(max)])
+            .await?
+            .into_first_result()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let payload: &str = column(row, "payload")?;
+                let attempts: i32 = column(row, "attempts")?;
+                Ok(OutboxEntry {
+                    event: Event::from_json(payload.as_bytes())?,
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                })
+            })
+            .collect()
+    }
+
+    async fn mark_sent(&self, id: EventId) -> anyhow::Result<()> {
+        let mut conn = self.conn().await?;
+        conn.execute(sql::MARK_SENT, &[&id_param(id.as_uuid())])
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_failed(&self, id: EventId, error: &str, give_up: bool) -> anyhow::Result<()> {
+        let mut conn = self.conn().await?;
+        conn.execute(
+            sql::MARK_FAILED,
+            &[&id_param(id.as_uuid()), &error, &give_up],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProcessedEvents for Mssql {
+    async fn is_processed(&self, consumer: &str, id: EventId) -> anyhow::Result<bool> {
+        let mut conn = self.conn().await?;
+        let found = conn
+            .query(sql::IS_PROCESSED, &[&consumer, &id_param(id.as_uuid())])
+            .await?
+            .into_row()
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn mark_processed(&self, consumer: &str, id: EventId) -> anyhow::Result<()> {
+        let mut conn = self.conn().await?;
+        conn.execute(sql::MARK_PROCESSED, &[&consumer, &id_param(id.as_uuid())])
+            .await?;
+        Ok(())
+    }
+}
+
+/// Exposed for operators and the contract tests: rows parked after repeated failures.
+impl Mssql {
+    pub async fn given_up_count(&self) -> anyhow::Result<u64> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .simple_query(sql::GIVEN_UP_COUNT)
+            .await?
+            .into_row()
+            .await?
+            .context("no answer to GIVEN_UP_COUNT")?;
+        Ok(count(column(&row, "n")?))
+    }
+}

@@ -1,0 +1,227 @@
+//! Every T-SQL statement the adapter sends, as constants, each parsed by a unit test with
+//! sqlparser's `MsSqlDialect` (the test also fails if a constant here is missing from [`ALL`]).
+//!
+//! Values are always parameters (`@P1`, `@P2`, ... in the order of the `&[&dyn ToSql]` slice;
+//! tiberius sends them through `sp_executesql`), never spliced into the text. Ids are
+//! `BINARY(16)` (the UUID's bytes in RFC order, so byte order is time order for UUIDv7); lists of
+//! ids are one JSON array of hex strings, bound to one parameter and read with `OPENJSON`, so a
+//! list of any length is one statement text and never meets the 2,100-parameter limit.
+//!
+//! A write and its outbox row go in one batch: `SET XACT_ABORT ON` makes any error roll the
+//! whole transaction back and end the batch, so a failure never leaves a half-written change or
+//! an open transaction on a pooled connection. In those batches `@P1`..`@P4` are always the
+//! outbox row (id, kind, payload, occurred_at).
+
+/// Pooled connections are checked with this before each use; one left inside a transaction is
+/// thrown away (closing it rolls the transaction back).
+pub const OPEN_TRANSACTIONS: &str = "SELECT @@TRANCOUNT AS open_transactions";
+
+pub const PING: &str = "SELECT 1 AS ok";
+
+// ---- users ---------------------------------------------------------------------------------
+
+/// `@P1`..`@P4` outbox row, `@P5` id, `@P6` username, `@P7` username key (ASCII lower case),
+/// `@P8` e-mail (lower case), `@P9` display name, `@P10` password hash, `@P11` created at.
+pub const CREATE_USER: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+INSERT INTO users (id, username, username_key, email, display_name, password_hash, created_at)
+VALUES (@P5, @P6, @P7, @P8, @P9, @P10, @P11);
+INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+COMMIT TRANSACTION;";
+
+/// After a unique violation whose message did not name one of our indexes (a server whose
+/// messages are in another language): which of the two is taken. `@P1` username key,
+/// `@P2` e-mail.
+pub const WHICH_IS_TAKEN: &str = "\
+SELECT
+    CASE WHEN EXISTS (SELECT 1 FROM users WHERE username_key = @P1) THEN 1 ELSE 0 END
+        AS username_taken,
+    CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = @P2) THEN 1 ELSE 0 END
+        AS email_taken";
+
+pub const USER_BY_ID: &str = "\
+SELECT id, username, email, display_name, created_at FROM users WHERE id = @P1";
+
+/// `@P1` the username key (ASCII lower case).
+pub const USER_BY_USERNAME_KEY: &str = "\
+SELECT id, username, email, display_name, created_at FROM users WHERE username_key = @P1";
+
+/// `@P1` the login folded like a username key, `@P2` folded like an e-mail address.
+pub const CREDENTIALS: &str = "\
+SELECT TOP (1) id, password_hash FROM users WHERE username_key = @P1 OR email = @P2";
+
+/// `@P1` a JSON array of ids as 32 hex digits.
+pub const SUMMARIES: &str = "\
+SELECT id, username, display_name FROM users
+WHERE id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)";
+
+// ---- posts ---------------------------------------------------------------------------------
+
+/// `@P1`..`@P4` outbox row, `@P5` id, `@P6` author id, `@P7` content, `@P8` created at. Answers
+/// the stored post with its author, read inside the transaction. An unknown author fails the
+/// foreign key (error 547), a taken id the primary key (2627): nothing is stored.
+pub const CREATE_POST: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+INSERT INTO posts (id, author_id, content, created_at) VALUES (@P5, @P6, @P7, @P8);
+INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+FROM posts AS p JOIN users AS u ON u.id = p.author_id
+WHERE p.id = @P5;
+COMMIT TRANSACTION;";
+
+pub const POST_BY_ID: &str = "\
+SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+FROM posts AS p JOIN users AS u ON u.id = p.author_id
+WHERE p.id = @P1";
+
+/// `@P1`..`@P4` outbox row (written only when a post was deleted), `@P5` the post id. Answers
+/// one row: how many posts were deleted (0 or 1).
+pub const DELETE_POST: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+DELETE FROM posts WHERE id = @P5;
+DECLARE @deleted INT = @@ROWCOUNT;
+IF @deleted > 0
+    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+COMMIT TRANSACTION;
+SELECT @deleted AS deleted;";
+
+/// `@P1` a JSON array of ids as 32 hex digits.
+pub const POSTS_BY_IDS: &str = "\
+SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+FROM posts AS p JOIN users AS u ON u.id = p.author_id
+WHERE p.id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)";
+
+/// Keyset page: `@P1` a JSON array of author ids, `@P2` the id to start strictly below
+/// (`0xFF..FF` for the newest), `@P3` the page size. Served by `ix_posts_author_id`.
+pub const POST_IDS_BY_AUTHORS: &str = "\
+SELECT TOP (@P3) id FROM posts
+WHERE author_id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)
+  AND id < @P2
+ORDER BY id DESC";
+
+pub const COUNT_BY_AUTHOR: &str = "SELECT COUNT_BIG(*) AS n FROM posts WHERE author_id = @P1";
+
+// ---- outbox and processed events -----------------------------------------------------------
+
+/// `@P1`..`@P4` the outbox row.
+pub const ENQUEUE: &str = "\
+INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4)";
+
+/// Unsent events, oldest first, neither given up on nor waiting out a back-off. Due times are
+/// the database server's clock (`SYSUTCDATETIME()`), one clock for every instance. `@P1` the
+/// page size.
+pub const PENDING: &str = "\
+SELECT TOP (@P1) payload, attempts FROM outbox
+WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= SYSUTCDATETIME()
+ORDER BY id";
+
+pub const MARK_SENT: &str = "\
+UPDATE outbox SET sent_at = SYSUTCDATETIME(), last_error = NULL WHERE id = @P1";
+
+/// `@P1` id, `@P2` the error, `@P3` give up (bit). The back-off before the next try is 1, 2, 4,
+/// ... seconds, capped at a minute (`attempts` on the right is the value before this failure),
+/// as in the SQLite adapter.
+pub const MARK_FAILED: &str = "\
+UPDATE outbox SET
+    attempts = attempts + 1,
+    last_error = @P2,
+    next_attempt_at = DATEADD(SECOND,
+        CASE WHEN attempts >= 6 THEN 60 ELSE POWER(2, attempts) END, SYSUTCDATETIME()),
+    given_up_at = CASE WHEN @P3 = 1 THEN SYSUTCDATETIME() ELSE NULL END
+WHERE id = @P1";
+
+/// For operators and the contract tests: rows parked after repeated failures.
+pub const GIVEN_UP_COUNT: &str = "\
+SELECT COUNT_BIG(*) AS n FROM outbox WHERE given_up_at IS NOT NULL";
+
+/// `@P1` consumer, `@P2` event id.
+pub const IS_PROCESSED: &str = "\
+SELECT 1 AS found FROM processed_events WHERE consumer = @P1 AND event_id = @P2";
+
+/// Idempotent: the key-range lock (`UPDLOCK, HOLDLOCK`) keeps two concurrent marks of one event
+/// from both inserting. `@P1` consumer, `@P2` event id.
+pub const MARK_PROCESSED: &str = "\
+INSERT INTO processed_events (consumer, event_id)
+SELECT @P1, @P2
+WHERE NOT EXISTS (
+    SELECT 1 FROM processed_events WITH (UPDLOCK, HOLDLOCK)
+    WHERE consumer = @P1 AND event_id = @P2
+)";
+
+// ---- migrations (see migrate.rs) -----------------------------------------------------------
+
+/// Takes the migration lock for this session (released by [`RELEASE_MIGRATION_LOCK`] or when
+/// the connection closes) and answers the mode now held: `Exclusive`, or `NoLock` when
+/// `@P1` milliseconds passed first. (`sp_getapplock`'s return code says the same, but
+/// `EXEC @status = ...` is beyond sqlparser; `APPLOCK_MODE` reads it back instead.)
+pub const TAKE_MIGRATION_LOCK: &str = "\
+EXEC sp_getapplock @Resource = N'rookery.schema_migrations', @LockMode = N'Exclusive',
+    @LockOwner = N'Session', @LockTimeout = @P1;
+SELECT APPLOCK_MODE(N'public', N'rookery.schema_migrations', N'Session') AS mode";
+
+pub const RELEASE_MIGRATION_LOCK: &str = "\
+EXEC sp_releaseapplock @Resource = N'rookery.schema_migrations', @LockOwner = N'Session'";
+
+/// `OPENJSON` needs compatibility level 130 (SQL Server 2016) or more.
+pub const COMPATIBILITY_LEVEL: &str = "\
+SELECT CAST(compatibility_level AS INT) AS level FROM sys.databases WHERE name = DB_NAME()";
+
+pub const CREATE_MIGRATIONS_TABLE: &str = "\
+IF OBJECT_ID(N'schema_migrations', N'U') IS NULL
+    CREATE TABLE schema_migrations (
+        version    BIGINT        NOT NULL CONSTRAINT pk_schema_migrations PRIMARY KEY,
+        name       NVARCHAR(200) NOT NULL,
+        checksum   BINARY(32)    NOT NULL,
+        applied_at DATETIME2(3)  NOT NULL
+            CONSTRAINT df_schema_migrations_applied_at DEFAULT SYSUTCDATETIME()
+    )";
+
+pub const APPLIED_MIGRATIONS: &str = "\
+SELECT version, name, checksum FROM schema_migrations ORDER BY version";
+
+pub const BEGIN_MIGRATION: &str = "SET XACT_ABORT ON; BEGIN TRANSACTION";
+
+/// `@P1` version, `@P2` name, `@P3` SHA-256 of the file.
+pub const RECORD_MIGRATION: &str = "\
+INSERT INTO schema_migrations (version, name, checksum) VALUES (@P1, @P2, @P3)";
+
+pub const COMMIT_MIGRATION: &str = "COMMIT TRANSACTION";
+
+/// Every statement above, by name, for the parse test.
+pub const ALL: &[(&str, &str)] = &[
+    ("OPEN_TRANSACTIONS", OPEN_TRANSACTIONS),
+    ("PING", PING),
+    ("CREATE_USER", CREATE_USER),
+    ("WHICH_IS_TAKEN", WHICH_IS_TAKEN),
+    ("USER_BY_ID", USER_BY_ID),
+    ("USER_BY_USERNAME_KEY", USER_BY_USERNAME_KEY),
+    ("CREDENTIALS", CREDENTIALS),
+    ("SUMMARIES", SUMMARIES),
+    ("CREATE_POST", CREATE_POST),
+    ("POST_BY_ID", POST_BY_ID),
+    ("DELETE_POST", DELETE_POST),
+    ("POSTS_BY_IDS", POSTS_BY_IDS),
+    ("POST_IDS_BY_AUTHORS", POST_IDS_BY_AUTHORS),
+    ("COUNT_BY_AUTHOR", COUNT_BY_AUTHOR),
+    ("ENQUEUE", ENQUEUE),
+    ("PENDING", PENDING),
+    ("MARK_SENT", MARK_SENT),
+    ("MARK_FAILED", MARK_FAILED),
+    ("GIVEN_UP_COUNT", GIVEN_UP_COUNT),
+    ("IS_PROCESSED", IS_PROCESSED),
+    ("MARK_PROCESSED", MARK_PROCESSED),
+    ("TAKE_MIGRATION_LOCK", TAKE_MIGRATION_LOCK),
+    ("RELEASE_MIGRATION_LOCK", RELEASE_MIGRATION_LOCK),
+    ("COMPATIBILITY_LEVEL", COMPATIBILITY_LEVEL),
+    ("CREATE_MIGRATIONS_TABLE", CREATE_MIGRATIONS_TABLE),
+    ("APPLIED_MIGRATIONS", APPLIED_MIGRATIONS),
+    ("BEGIN_MIGRATION", BEGIN_MIGRATION),
+    ("RECORD_MIGRATION", RECORD_MIGRATION),
+    ("COMMIT_MIGRATION", COMMIT_MIGRATION),
+];
