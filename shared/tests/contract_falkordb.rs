@@ -134,7 +134,7 @@ async fn the_schema_is_made_once_and_enforced() -> anyhow::Result<()> {
             anyhow::bail!("a second node with one id was accepted");
         };
         ensure!(
-            format!("{err:#}").contains("unique constraint violation"),
+            format!("{err:#}").contains("constraint violation on node of type User"),
             "unexpected error: {err:#}"
         );
         Ok(())

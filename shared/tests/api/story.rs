@@ -35,8 +35,32 @@ async fn the_whole_story_on_real_services() -> anyhow::Result<()> {
     the_whole_story(Backend::RealServices).await
 }
 
+/// Redis, RabbitMQ and SMTP as above, and the follow graph in FalkorDB (through the same
+/// Cypher as Neo4j), in a graph of its own.
+#[tokio::test]
+async fn the_whole_story_with_the_graph_in_falkordb() -> anyhow::Result<()> {
+    let graph = format!("story-{}", uuid::Uuid::now_v7().simple());
+    let falkordb = falkordb_env(&graph);
+    the_whole_story_with(Backend::RealServices, &falkordb).await
+}
+
+fn falkordb_env(graph: &str) -> [(&'static str, String); 2] {
+    [
+        (
+            "FALKORDB_URL",
+            crate::harness::service_url("TEST_FALKORDB_URL"),
+        ),
+        ("FALKORDB_GRAPH", graph.to_owned()),
+    ]
+}
+
 async fn the_whole_story(backend: Backend) -> anyhow::Result<()> {
-    let app = TestApp::spawn_on(backend, &[]).await?;
+    the_whole_story_with(backend, &[]).await
+}
+
+async fn the_whole_story_with(backend: Backend, extra: &[(&str, String)]) -> anyhow::Result<()> {
+    let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::spawn_on(backend, &extra).await?;
 
     // Register two users; each gets one welcome mail.
     let created = app.register("Ann").await?;
@@ -202,9 +226,26 @@ async fn hybrid_fanout_on_real_services() -> anyhow::Result<()> {
     hybrid_fanout_merges_popular_authors_at_read_time(Backend::RealServices).await
 }
 
+#[tokio::test]
+async fn hybrid_fanout_with_the_graph_in_falkordb() -> anyhow::Result<()> {
+    let graph = format!("hybrid-{}", uuid::Uuid::now_v7().simple());
+    let falkordb = falkordb_env(&graph);
+    let extra: Vec<(&str, &str)> = falkordb.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    hybrid_fanout_merges_popular_authors_at_read_time_with(Backend::RealServices, &extra).await
+}
+
 async fn hybrid_fanout_merges_popular_authors_at_read_time(backend: Backend) -> anyhow::Result<()> {
+    hybrid_fanout_merges_popular_authors_at_read_time_with(backend, &[]).await
+}
+
+async fn hybrid_fanout_merges_popular_authors_at_read_time_with(
+    backend: Backend,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<()> {
     // With a threshold of 2 followers, "star" becomes popular after two follows.
-    let app = TestApp::spawn_on(backend, &[("FANOUT_THRESHOLD", "2")]).await?;
+    let mut vars = vec![("FANOUT_THRESHOLD", "2")];
+    vars.extend_from_slice(extra);
+    let app = TestApp::spawn_on(backend, &vars).await?;
     let star = app.user("star").await?;
     let f1 = app.user("fan1").await?;
     let f2 = app.user("fan2").await?;

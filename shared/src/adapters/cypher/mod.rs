@@ -230,7 +230,11 @@ fn single_bool(rows: &[Row]) -> anyhow::Result<bool> {
     }
 }
 
+/// A count; no row at all (FalkorDB's read of a graph that is not there) counts nothing.
 fn single_count(rows: &[Row]) -> anyhow::Result<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
     match single(rows)? {
         Value::Int(n) => Ok(count(*n)),
         other => bail!("expected a count, got {other:?}"),
@@ -345,6 +349,7 @@ mod tests {
         assert!(single_bool(&[]).is_err());
         assert!(single_bool(&[vec![Value::Int(1)]]).is_err());
         assert_eq!(single_count(&[vec![Value::Int(2)]])?, 2);
+        assert_eq!(single_count(&[])?, 0);
         assert!(single_count(&[vec![Value::Int(1), Value::Int(1)]]).is_err());
         assert!(single_count(&[vec![Value::Int(1)], vec![Value::Int(1)]]).is_err());
         Ok(())

@@ -238,7 +238,7 @@ fn id_param(id: Uuid) -> Vec<u8> {
 /// Strictly above every UUIDv7: "from the newest" for keyset pages.
 const ABOVE_EVERY_ID: [u8; 16] = [0xFF; 16];
 
-/// Ids as one JSON array of 32-hex-digit strings, for `OPENJSON` (`CONVERT(BINARY(16), v, 2)`).
+/// Ids as one JSON array of 32-hex-digit strings, for `OPENJSON` and `CONVERT(BINARY(16), .., 2)`.
 fn json_ids(ids: impl Iterator<Item = Uuid>) -> String {
     let ids: Vec<String> = ids.map(|id| id.simple().to_string()).collect();
     serde_json::Value::from(ids).to_string()

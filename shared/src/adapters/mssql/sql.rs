@@ -5,7 +5,9 @@
 //! tiberius sends them through `sp_executesql`), never spliced into the text. Ids are
 //! `BINARY(16)` (the UUID's bytes in RFC order, so byte order is time order for UUIDv7); lists of
 //! ids are one JSON array of hex strings, bound to one parameter and read with `OPENJSON`, so a
-//! list of any length is one statement text and never meets the 2,100-parameter limit.
+//! list of any length is one statement text and never meets the 2,100-parameter limit. (The
+//! hex is cast to `VARCHAR` first: `CONVERT`'s hex styles are documented for `char`/`varchar`,
+//! and `OPENJSON` yields `NVARCHAR`.)
 //!
 //! A write and its outbox row go in one batch: `SET XACT_ABORT ON` makes any error roll the
 //! whole transaction back and end the batch, so a failure never leaves a half-written change or
@@ -55,7 +57,7 @@ SELECT TOP (1) id, password_hash FROM users WHERE username_key = @P1 OR email = 
 /// `@P1` a JSON array of ids as 32 hex digits.
 pub const SUMMARIES: &str = "\
 SELECT id, username, display_name FROM users
-WHERE id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)";
+WHERE id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
 
 // ---- posts ---------------------------------------------------------------------------------
 
@@ -83,9 +85,10 @@ WHERE p.id = @P1";
 pub const DELETE_POST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
+DECLARE @deleted INT;
 BEGIN TRANSACTION;
 DELETE FROM posts WHERE id = @P5;
-DECLARE @deleted INT = @@ROWCOUNT;
+SET @deleted = @@ROWCOUNT;
 IF @deleted > 0
     INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
 COMMIT TRANSACTION;
@@ -95,13 +98,13 @@ SELECT @deleted AS deleted;";
 pub const POSTS_BY_IDS: &str = "\
 SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
-WHERE p.id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)";
+WHERE p.id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
 
 /// Keyset page: `@P1` a JSON array of author ids, `@P2` the id to start strictly below
 /// (`0xFF..FF` for the newest), `@P3` the page size. Served by `ix_posts_author_id`.
 pub const POST_IDS_BY_AUTHORS: &str = "\
 SELECT TOP (@P3) id FROM posts
-WHERE author_id IN (SELECT CONVERT(BINARY(16), ids.value, 2) FROM OPENJSON(@P1) AS ids)
+WHERE author_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
   AND id < @P2
 ORDER BY id DESC";
 
@@ -194,6 +197,7 @@ INSERT INTO schema_migrations (version, name, checksum) VALUES (@P1, @P2, @P3)";
 pub const COMMIT_MIGRATION: &str = "COMMIT TRANSACTION";
 
 /// Every statement above, by name, for the parse test.
+#[cfg(test)]
 pub const ALL: &[(&str, &str)] = &[
     ("OPEN_TRANSACTIONS", OPEN_TRANSACTIONS),
     ("PING", PING),

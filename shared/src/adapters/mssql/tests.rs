@@ -166,3 +166,56 @@ fn no_sql_text_outside_sql_rs() {
         }
     }
 }
+
+/// `BINARY(16)` compares bytes from the left, unsigned: for UUIDv7 that is creation order,
+/// which the keyset pages (`id < @P2 ORDER BY id DESC`) rely on; and the "from the newest"
+/// bound is above every id.
+#[test]
+fn stored_id_bytes_sort_in_creation_order() {
+    use crate::domain::PostId;
+
+    let ids: Vec<PostId> = (0..200).map(|_| PostId::new()).collect();
+    let stored: Vec<Vec<u8>> = ids.iter().map(|id| super::id_param(id.as_uuid())).collect();
+    let mut sorted = stored.clone();
+    sorted.sort();
+    assert_eq!(stored, sorted);
+    assert!(stored.iter().all(|id| id.len() == 16));
+    assert!(
+        stored
+            .iter()
+            .all(|id| id.as_slice() < super::ABOVE_EVERY_ID.as_slice())
+    );
+}
+
+/// What `OPENJSON` gets: a JSON array of the ids' 32 hex digits, which
+/// `CONVERT(BINARY(16), .., 2)` turns back into the stored bytes.
+#[test]
+fn id_lists_are_json_arrays_of_hex() -> anyhow::Result<()> {
+    use crate::domain::UserId;
+
+    let ids = [UserId::new(), UserId::new()];
+    let json = super::json_ids(ids.iter().map(UserId::as_uuid));
+    let parsed: Vec<String> = serde_json::from_str(&json)?;
+    assert_eq!(parsed.len(), 2);
+    for (hex, id) in parsed.iter().zip(&ids) {
+        assert_eq!(hex.len(), 32);
+        let bytes: Vec<u8> = (0..16)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or(""), 16))
+            .collect::<Result<_, _>>()?;
+        assert_eq!(bytes, super::id_param(id.as_uuid()));
+    }
+    assert_eq!(super::json_ids(std::iter::empty()), "[]");
+    Ok(())
+}
+
+/// Timestamps go in as `DATETIME2` and come back to the millisecond.
+#[test]
+fn timestamps_keep_their_milliseconds() {
+    use crate::domain::Timestamp;
+
+    for millis in [0, 1_764_028_800_123, Timestamp::now().millis()] {
+        let at = Timestamp::from_millis(millis);
+        let param = super::time_param(at);
+        assert_eq!(param.timestamp_millis(), millis);
+    }
+}
