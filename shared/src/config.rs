@@ -181,9 +181,9 @@ fn database_url(
     let lower = raw.trim().to_ascii_lowercase();
     let ado = lower.split(';').any(|part| {
         let key = part.split('=').next().unwrap_or_default().trim();
-        matches!(key, "server" | "data source" | "address" | "addr")
+        matches!(key, "server" | "data source")
     });
-    if lower.starts_with("mssql://") || lower.starts_with("sqlserver://") || ado {
+    if lower.starts_with("mssql://") || ado {
         Ok(Some(SecretString::from(raw)))
     } else {
         Err(invalid(
@@ -311,6 +311,8 @@ mod tests {
             ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "0"),
             ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "soon"),
             ("DATABASE_URL", "postgres://db"),
+            ("DATABASE_URL", "sqlserver://sa:x@db"),
+            ("DATABASE_URL", "addr=db;user=sa"),
             ("NEO4J_URI", "http://127.0.0.1:7474"),
             ("FALKORDB_URL", "127.0.0.1:6390"),
         ] {

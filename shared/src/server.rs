@@ -73,6 +73,7 @@ where
 
 impl Embedded {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        install_crypto_provider();
         let data_dir = &config.data_dir;
         tokio::fs::create_dir_all(data_dir)
             .await
@@ -182,9 +183,17 @@ impl Embedded {
     }
 }
 
+/// Chooses rustls' crypto provider once per process. Two are linked (ring, and aws-lc-rs through
+/// tiberius), and rustls then panics in `ClientConfig::builder()` (neo4rs over `neo4j+s://`)
+/// unless one was installed. Installing again is refused harmlessly.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Applies every configured store's migrations (SQLite, SQL Server) and graph schema
 /// (constraints and indexes), then returns: `rookery migrate`. Start-up does the same.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    install_crypto_provider();
     tokio::fs::create_dir_all(&config.data_dir)
         .await
         .with_context(|| {
@@ -414,6 +423,7 @@ pub struct Server {
 
 impl Server {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        install_crypto_provider();
         let embedded = Embedded::build(config).await?;
         let listener = TcpListener::bind(config.addr)
             .await

@@ -337,7 +337,8 @@ mod tests {
                 following: 0
             }
         );
-        assert!(counts(&[vec![Value::Int(1), Value::Int(1)]; 2]).is_err());
+        let row = vec![Value::Int(1), Value::Int(1)];
+        assert!(counts(&[row.clone(), row]).is_err());
         assert!(counts(&[vec![Value::Null, Value::Int(1)]]).is_err());
         Ok(())
     }

@@ -12,9 +12,10 @@
 //!   `server=tcp:HOST,1433;database=rookery;user=USER;password=PASSWORD;TrustServerCertificate=true`.
 //!   Keys are case-insensitive; `encrypt` (`true` (the default), `false`, `strict`),
 //!   `TrustServerCertificate`, `TrustServerCertificateCA=<path>`, `ApplicationName` and
-//!   `HOST\INSTANCE` (named instances, through the SQL Browser) work too. A value holding `;`
-//!   or `=`... is quoted (`password='p;w'` or `password={p;w}`), never percent-encoded, and
-//!   must be ASCII.
+//!   `server=tcp:HOST\INSTANCE` (a named instance, found through the SQL Browser) work too. A
+//!   value holding `;`, or starting with a quote or a brace, is quoted (`password='p;w'` or
+//!   `password={p;w}`); values are never percent-decoded and must be ASCII (use the URL form
+//!   for other passwords).
 //! - a URL: `mssql://USER:PASSWORD@HOST:1433/DATABASE?trust_server_certificate=true`. User and
 //!   password are percent-decoded (write `@ : / ? # % [ ]` and spaces as `%40 %3A %2F %3F %23
 //!   %25 %5B %5D %20`; any UTF-8 is fine). The port defaults to 1433; without a database the
@@ -38,7 +39,7 @@
 //!
 //! # The pool
 //!
-//! bb8, with a ten-line connection manager below. The ready-made managers (bb8-tiberius 0.16,
+//! bb8, with a small connection manager below. The ready-made managers (bb8-tiberius 0.16,
 //! deadpool-tiberius 0.1) still depend on tiberius 0.12, which predates the rustls 0.23 stack,
 //! the connection and command timeouts and the secret-redacting credentials of 0.13; bb8 itself
 //! is maintained and small. Each connection is checked before use (`SELECT @@TRANCOUNT`), and
@@ -94,7 +95,7 @@ impl Mssql {
     /// A malformed URL (without its text), an unreachable server, a failed login, a migration
     /// that fails or was changed after it was applied.
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
-        let config = parse_database_url(database_url)?;
+        let config = parse_database_url(database_url).context("DATABASE_URL")?;
         Self::connect_config(config).await
     }
 
