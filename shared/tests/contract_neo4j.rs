@@ -3,9 +3,9 @@
 //!
 //! Needs `TEST_NEO4J_URI` (with `TEST_NEO4J_USER` and `TEST_NEO4J_PASSWORD`). When it is set,
 //! every test must pass and a Neo4j that cannot be reached fails them. When it is unset, no
-//! Neo4j is expected (none can run on this project's development machines): each test says so
-//! on stderr and passes without running; `.github/workflows/ci.yml` sets it, with a `neo4j:5`
-//! service container. The tests mint fresh user ids, so a shared database is fine; they leave
+//! Neo4j is expected (none can run on this project's development machines): the run says so
+//! once on stderr and every test passes without running; `.github/workflows/ci.yml` sets it,
+//! with a `neo4j:5` service container. The tests mint fresh user ids, so a shared database is fine; they leave
 //! what they create behind.
 
 mod contracts;
