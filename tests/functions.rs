@@ -36,9 +36,11 @@ const FUNCTIONS: [(&str, &str); 11] = [
     ("relay", env!("CARGO_BIN_EXE_relay")),
 ];
 
-fn service_url(var: &str, default: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| default.to_owned())
-}
+/// The shared crate's tests find the services the same way: one list of defaults.
+#[path = "../shared/tests/contracts/services.rs"]
+#[allow(dead_code)]
+mod services;
+use services::service_url;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -120,20 +122,11 @@ fn product_env(data: &Path, namespace: &str) -> Vec<(&'static str, String)> {
         ("ROOKERY_DATA_DIR", data.display().to_string()),
         ("JWT_SECRET", SECRET.to_owned()),
         ("BCRYPT_COST", "4".to_owned()),
-        (
-            "REDIS_URL",
-            service_url("TEST_REDIS_URL", "redis://127.0.0.1:6379"),
-        ),
-        (
-            "RABBITMQ_URL",
-            service_url("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
-        ),
+        ("REDIS_URL", service_url("TEST_REDIS_URL")),
+        ("RABBITMQ_URL", service_url("TEST_RABBITMQ_URL")),
         ("RABBITMQ_NAMESPACE", namespace.to_owned()),
         ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "60".to_owned()),
-        (
-            "SMTP_URL",
-            service_url("TEST_SMTP_URL", "smtp://127.0.0.1:1025"),
-        ),
+        ("SMTP_URL", service_url("TEST_SMTP_URL")),
         ("RUST_LOG", "info".to_owned()),
     ]
 }
@@ -259,10 +252,7 @@ impl Client {
 }
 
 async fn mails_to(http: &reqwest::Client, address: &str) -> anyhow::Result<usize> {
-    let url = format!(
-        "{}/email",
-        service_url("TEST_MAILDEV_URL", "http://127.0.0.1:1080")
-    );
+    let url = format!("{}/email", service_url("TEST_MAILDEV_URL"));
     let mails: Vec<Value> = http.get(&url).send().await?.json().await?;
     Ok(mails
         .iter()
@@ -318,7 +308,7 @@ async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
     let (_, me) = client.send(Method::GET, "/me", Some(&bob), None).await?;
     let bob_id = me["id"].as_str().context("/me has no id")?.parse()?;
     let home = RedisFeeds::feed_key(FeedKey::home(bob_id));
-    let redis = redis::Client::open(service_url("TEST_REDIS_URL", "redis://127.0.0.1:6379"))?
+    let redis = redis::Client::open(service_url("TEST_REDIS_URL"))?
         .get_multiplexed_async_connection()
         .await?;
     eventually(
