@@ -78,6 +78,12 @@ impl TestDatabase {
     /// A fresh, empty database, or `None` (said once on stderr) without `TEST_DATABASE_URL`.
     async fn create(what: &str) -> anyhow::Result<Option<Self>> {
         let Some(url) = database_url() else {
+            // GitHub Actions runs these suites against service containers: there, a missing
+            // setting is a broken workflow, never a reason not to run.
+            ensure!(
+                std::env::var_os("GITHUB_ACTIONS").is_none(),
+                "TEST_DATABASE_URL is unset under GitHub Actions, where this suite must run"
+            );
             static SAID: Once = Once::new();
             // Straight to the process's stderr: the test harness captures `eprintln!` of
             // passing tests, and this line must show in every run.
