@@ -312,7 +312,7 @@ def main() -> None:
     head = [
         "# Rookery benchmarks",
         "",
-        f"- Command: `{args.command}` (the whole suite took {args.seconds} s, build included)",
+        f"- Command: `{args.command}` (the measurements took {args.seconds} s, after the release build)",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}",
         f"- Machine: {args.machine}. The load generators run on the same cores as the server, for "
         "Rookery and for its baseline alike: compare ratios, not absolute figures, across machines.",
