@@ -13,7 +13,8 @@ pub const ISSUER: &str = "rookery";
 pub const AUDIENCE: &str = "rookery-api";
 
 /// bcrypt at a configured cost. Hashing is CPU-bound for tens to hundreds of milliseconds, so it
-/// runs on the blocking pool: the event loop keeps answering other requests meanwhile.
+/// runs on bcrypt's own low-priority threads ([`super::bcrypt_pool`]): the event loop keeps
+/// answering other requests meanwhile, even during a login storm.
 pub struct PasswordHasher {
     cost: u32,
     /// A hash of a random password, verified against when the login names no user, so that an
@@ -32,9 +33,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let password = password.expose().to_owned();
         let cost = self.cost;
-        tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
-            .await
-            .context("bcrypt task")?
+        super::bcrypt_pool::run(move || bcrypt::hash(password, cost))
+            .await?
             .context("bcrypt hash")
     }
 
@@ -53,9 +53,8 @@ impl PasswordHasher {
         } else {
             password.to_owned()
         };
-        let matched = tokio::task::spawn_blocking(move || bcrypt::verify(candidate, &target))
-            .await
-            .context("bcrypt task")?
+        let matched = super::bcrypt_pool::run(move || bcrypt::verify(candidate, &target))
+            .await?
             .context("bcrypt verify")?;
         Ok(matched && known_user && !too_long)
     }
@@ -66,9 +65,8 @@ impl PasswordHasher {
             .decoy
             .get_or_try_init(|| async move {
                 let secret = uuid::Uuid::new_v4().to_string();
-                tokio::task::spawn_blocking(move || bcrypt::hash(secret, cost))
-                    .await
-                    .context("bcrypt task")?
+                super::bcrypt_pool::run(move || bcrypt::hash(secret, cost))
+                    .await?
                     .context("bcrypt hash")
             })
             .await?;

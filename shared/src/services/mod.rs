@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod auth;
+mod bcrypt_pool;
 mod consumers;
 mod error;
 mod feed;
