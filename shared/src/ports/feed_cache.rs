@@ -61,6 +61,20 @@ pub trait FeedCache: Send + Sync + 'static {
         limit: usize,
     ) -> anyhow::Result<Vec<PostId>>;
 
+    /// `page` of a ready feed, or `None` (and nothing read) when the feed is not ready: what a
+    /// feed read asks first. An adapter may answer it in one round trip.
+    async fn ready_page(
+        &self,
+        key: FeedKey,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Option<Vec<PostId>>> {
+        if !self.is_ready(key).await? {
+            return Ok(None);
+        }
+        self.page(key, before, limit).await.map(Some)
+    }
+
     /// A short label for `/health` and logs.
     fn name(&self) -> &'static str;
 

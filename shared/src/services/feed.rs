@@ -135,16 +135,19 @@ async fn cached_ids(
 ) -> anyhow::Result<Vec<PostId>> {
     let key = feed.key();
     let mut authors = None;
-    if !ctx.feeds.is_ready(key).await? {
-        let who = feed.authors(ctx).await?;
-        let recent = ctx
-            .posts
-            .post_ids_by_authors(&who, None, ctx.feed.cap)
-            .await?;
-        ctx.feeds.fill(key, &recent).await?;
-        authors = Some(who);
-    }
-    let mut ids = ctx.feeds.page(key, before, limit).await?;
+    let mut ids = match ctx.feeds.ready_page(key, before, limit).await? {
+        Some(ids) => ids,
+        None => {
+            let who = feed.authors(ctx).await?;
+            let recent = ctx
+                .posts
+                .post_ids_by_authors(&who, None, ctx.feed.cap)
+                .await?;
+            ctx.feeds.fill(key, &recent).await?;
+            authors = Some(who);
+            ctx.feeds.page(key, before, limit).await?
+        }
+    };
     if ids.len() < limit {
         // The cache is capped: what it does not hold may still exist further back.
         let who = match authors {

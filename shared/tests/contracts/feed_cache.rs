@@ -28,6 +28,7 @@ pub async fn feed_cache(cache: Arc<dyn FeedCache>, cap: usize) -> anyhow::Result
     trimming_to_the_cap_keeps_the_newest(cache, cap).await?;
     add_and_remove_reach_every_key(cache).await?;
     home_and_user_feeds_are_distinct(cache).await?;
+    ready_page_is_page_of_a_ready_feed_only(cache).await?;
     Ok(())
 }
 
@@ -373,6 +374,40 @@ async fn home_and_user_feeds_are_distinct(cache: &dyn FeedCache) -> anyhow::Resu
         everything(cache, FeedKey::user(other)).await?,
         vec![],
         "another user's feed",
+    )?;
+    Ok(())
+}
+
+async fn ready_page_is_page_of_a_ready_feed_only(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    check_eq(
+        cache.ready_page(key, None, 10).await?,
+        None,
+        "ready_page of an unknown feed",
+    )?;
+    let posts = fresh_posts(4)?;
+    cache.add(&[key], &posts).await?;
+    check_eq(
+        cache.ready_page(key, None, 10).await?,
+        None,
+        "ready_page of a feed that only received pushes",
+    )?;
+    cache.fill(key, &posts).await?;
+    let want = newest_first(&posts);
+    check_eq(
+        cache.ready_page(key, None, 2).await?,
+        Some(want[..2].to_vec()),
+        "ready_page(limit 2) of a ready feed",
+    )?;
+    check_eq(
+        cache.ready_page(key, Some(want[1]), 10).await?,
+        Some(want[2..].to_vec()),
+        "ready_page(before an entry) of a ready feed",
+    )?;
+    check_eq(
+        cache.ready_page(key, None, 0).await?,
+        Some(vec![]),
+        "ready_page(limit 0) of a ready feed",
     )?;
     Ok(())
 }
