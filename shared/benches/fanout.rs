@@ -29,12 +29,18 @@
 //! ```text
 //! cargo bench -p rookery --bench fanout -- [--followers 1000,10000,100000] [--posts 5]
 //!     [--sample 100] [--tasks 4] [--bulk-above 20000] [--redis redis://127.0.0.1:6379/14]
+//!     [--json PATH]
 //! ```
 //!
-//! Progress goes to stderr; the Markdown table of results to stdout.
+//! Progress goes to stderr; the Markdown table of results to stdout. With `--json PATH`, the
+//! results are also written to PATH as one JSON object: the settings and versions, and per
+//! follower count a row of `followers`, `fanout_ms` (median), `entries_per_sec` (fan-out,
+//! at the median), `follower_reads_ms` (median), `redis_add_ms` (median),
+//! `redis_add_entries_per_sec` (at the median), the best times, and the setup. Times are
+//! milliseconds.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -69,6 +75,7 @@ struct Args {
     tasks: usize,
     bulk_above: usize,
     redis: String,
+    json: Option<PathBuf>,
 }
 
 impl Args {
@@ -80,6 +87,7 @@ impl Args {
             tasks: 4,
             bulk_above: 20_000,
             redis: "redis://127.0.0.1:6379/14".to_owned(),
+            json: None,
         };
         let mut raw = std::env::args().skip(1);
         while let Some(flag) = raw.next() {
@@ -105,9 +113,10 @@ impl Args {
                 "--tasks" => args.tasks = number(&value)?,
                 "--bulk-above" => args.bulk_above = number(&value)?,
                 "--redis" => args.redis = value,
+                "--json" => args.json = Some(PathBuf::from(value)),
                 _ => bail!(
                     "unknown argument {flag}; expected --followers N[,N..], --posts N, \
-                     --sample N, --tasks N, --bulk-above N, --redis URL"
+                     --sample N, --tasks N, --bulk-above N, --redis URL, --json PATH"
                 ),
             }
         }
@@ -155,6 +164,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(table.as_bytes())?;
     out.flush()?;
+    if let Some(path) = &args.json {
+        let json = json_report(&args, &runs, &redis_version, &sqlite_version);
+        let text = serde_json::to_string_pretty(&json)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("write the JSON results to {}", path.display()))?;
+        eprintln!("JSON results written to {}", path.display());
+    }
     Ok(())
 }
 
@@ -504,6 +520,16 @@ fn best(times: &[Duration]) -> Duration {
     times.iter().min().copied().unwrap_or_default()
 }
 
+/// Milliseconds as a JSON number, to the microsecond.
+fn ms_number(time: Duration) -> f64 {
+    (time.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Entries per second as a JSON number, to the entry.
+fn rate_number(entries: usize, time: Duration) -> f64 {
+    (entries as f64 / time.as_secs_f64().max(1e-9)).round()
+}
+
 fn ms(time: Duration) -> String {
     format!("{:.1} ms", time.as_secs_f64() * 1e3)
 }
@@ -580,4 +606,48 @@ fn report(args: &Args, runs: &[Run], redis_version: &str, sqlite_version: &str) 
         args.redis,
     );
     out
+}
+
+/// The results as one JSON object (`--json`): the same figures as the Markdown table.
+fn json_report(
+    args: &Args,
+    runs: &[Run],
+    redis_version: &str,
+    sqlite_version: &str,
+) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|run| {
+            let n = run.followers;
+            serde_json::json!({
+                "followers": n,
+                "fanout_ms": ms_number(median(&run.fanout)),
+                "fanout_best_ms": ms_number(best(&run.fanout)),
+                "entries_per_sec": rate_number(n, median(&run.fanout)),
+                "entries_per_sec_best": rate_number(n, best(&run.fanout)),
+                "follower_reads_ms": ms_number(median(&run.reads)),
+                "follower_reads_best_ms": ms_number(best(&run.reads)),
+                "redis_add_ms": ms_number(median(&run.redis_add)),
+                "redis_add_best_ms": ms_number(best(&run.redis_add)),
+                "redis_add_entries_per_sec": rate_number(n, median(&run.redis_add)),
+                "redis_add_entries_per_sec_best": rate_number(n, best(&run.redis_add)),
+                "setup": run.setup,
+                "setup_s": (run.setup_time.as_secs_f64() * 10.0).round() / 10.0,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "bench": "fanout",
+        "posts": args.posts,
+        "sample": args.sample,
+        "cap": CAP,
+        "chunk": CHUNK,
+        "commands_per_entry": COMMANDS_PER_ENTRY,
+        "redis_url": args.redis,
+        "redis_version": redis_version,
+        "sqlite_version": sqlite_version,
+        "cpus": std::thread::available_parallelism().map_or(0, usize::from),
+        "cpu_model": cpu_model(),
+        "rows": rows,
+    })
 }
