@@ -142,6 +142,69 @@ impl RedisFeeds {
             .arg(i64::try_from(count).unwrap_or(i64::MAX));
         cmd
     }
+
+    /// `page`; with `check_ready`, `None` when the feed's ready marker is absent, read in the
+    /// same round trip as the first fetch.
+    async fn fetch(
+        &self,
+        key: FeedKey,
+        before: Option<PostId>,
+        limit: usize,
+        check_ready: bool,
+    ) -> anyhow::Result<Option<Vec<PostId>>> {
+        if limit == 0 {
+            let ready = !check_ready || self.is_ready(key).await?;
+            return Ok(ready.then(Vec::new));
+        }
+        let (feed, ready, ttl) = (feed_key(key), ready_key(key), self.ttl_secs());
+        // Entries of `before`'s millisecond that are not strictly older come first and are
+        // dropped, so fetch a few more than `limit`; fetch again, twice as many, from the start,
+        // when ties ate into the page. Each fetch is one command, hence one consistent view.
+        let mut count = match before {
+            Some(_) => limit.saturating_add(TIE_SLACK),
+            None => limit,
+        };
+        let mut redis = self.redis.clone();
+        // The first fetch also refreshes the TTLs (a read is activity) and, when asked, reads
+        // the ready marker: one round trip. A feed that turns out not to be ready is filled next.
+        let mut first = redis::pipe();
+        if check_ready {
+            first.cmd("EXISTS").arg(&ready);
+        }
+        first
+            .add_command(Self::range_cmd(&feed, before, count))
+            .cmd("EXPIRE")
+            .arg(&feed)
+            .arg(ttl)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&ready)
+            .arg(ttl)
+            .ignore();
+        let (is_ready, mut members): (bool, Vec<Vec<u8>>) = if check_ready {
+            first.query_async(&mut redis).await
+        } else {
+            first
+                .query_async::<(Vec<Vec<u8>>,)>(&mut redis)
+                .await
+                .map(|(members,)| (true, members))
+        }
+        .context("redis ZRANGE (feed page)")?;
+        if !is_ready {
+            return Ok(None);
+        }
+        loop {
+            let ids = older_ids(&feed, &members, before, limit);
+            if ids.len() >= limit || members.len() < count {
+                return Ok(Some(ids));
+            }
+            count = count.saturating_mul(2);
+            members = Self::range_cmd(&feed, before, count)
+                .query_async(&mut redis)
+                .await
+                .context("redis ZRANGE (feed page, past ties)")?;
+        }
+    }
 }
 
 /// `ZADD` arguments, computed once per call: (score, member).
@@ -252,43 +315,20 @@ impl FeedCache for RedisFeeds {
         before: Option<PostId>,
         limit: usize,
     ) -> anyhow::Result<Vec<PostId>> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let (feed, ready, ttl) = (feed_key(key), ready_key(key), self.ttl_secs());
-        // Entries of `before`'s millisecond that are not strictly older come first and are
-        // dropped, so fetch a few more than `limit`; fetch again, twice as many, from the start,
-        // when ties ate into the page. Each fetch is one command, hence one consistent view.
-        let mut count = match before {
-            Some(_) => limit.saturating_add(TIE_SLACK),
-            None => limit,
-        };
-        let mut redis = self.redis.clone();
-        // The first fetch also refreshes the TTLs: a read is activity.
-        let (mut members,): (Vec<Vec<u8>>,) = redis::pipe()
-            .add_command(Self::range_cmd(&feed, before, count))
-            .cmd("EXPIRE")
-            .arg(&feed)
-            .arg(ttl)
-            .ignore()
-            .cmd("EXPIRE")
-            .arg(&ready)
-            .arg(ttl)
-            .ignore()
-            .query_async(&mut redis)
-            .await
-            .context("redis ZRANGE (feed page)")?;
-        loop {
-            let ids = older_ids(&feed, &members, before, limit);
-            if ids.len() >= limit || members.len() < count {
-                return Ok(ids);
-            }
-            count = count.saturating_mul(2);
-            members = Self::range_cmd(&feed, before, count)
-                .query_async(&mut redis)
-                .await
-                .context("redis ZRANGE (feed page, past ties)")?;
-        }
+        Ok(self
+            .fetch(key, before, limit, false)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// The ready marker and the first page in one round trip: every home-feed read asks this.
+    async fn ready_page(
+        &self,
+        key: FeedKey,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Option<Vec<PostId>>> {
+        self.fetch(key, before, limit, true).await
     }
 
     fn name(&self) -> &'static str {
