@@ -138,6 +138,8 @@ struct Run {
     fanout: Vec<Duration>,
     reads: Vec<Duration>,
     redis_add: Vec<Duration>,
+    /// Fan-out with the production threshold (hybrid): flat from the threshold on.
+    hybrid: Vec<Duration>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -244,6 +246,32 @@ async fn bench(
         }
     }
 
+    // Production: the default threshold, above which followers are not pushed to (their home
+    // feeds merge the author's posts at read time), so the time stops growing there.
+    let production = FanoutConsumer {
+        settings: FeedSettings {
+            cap: CAP,
+            ..FeedSettings::default()
+        },
+        ..consumer
+    };
+    let mut hybrid = Vec::new();
+    for round in 1..=args.posts {
+        let (post, event) = create_post(&db, author, 100 + round).await?;
+        let started = Instant::now();
+        production
+            .handle(&event)
+            .await
+            .with_context(|| format!("hybrid fan-out of post {post}"))?;
+        let took = started.elapsed();
+        ensure!(
+            feeds.page(FeedKey::user(author), None, 1).await? == vec![post],
+            "the author's own feed lacks post {post} after the hybrid fan-out"
+        );
+        eprintln!("   hybrid fan-out {round}: {took:.1?}");
+        hybrid.push(took);
+    }
+
     // The graph part alone: the same walk as `FanoutConsumer`, without Redis.
     let mut reads = Vec::new();
     for round in 1..=args.posts {
@@ -280,6 +308,7 @@ async fn bench(
         fanout,
         reads,
         redis_add,
+        hybrid,
     })
 }
 
@@ -631,6 +660,8 @@ fn json_report(
                 "redis_add_best_ms": ms_number(best(&run.redis_add)),
                 "redis_add_entries_per_sec": rate_number(n, median(&run.redis_add)),
                 "redis_add_entries_per_sec_best": rate_number(n, best(&run.redis_add)),
+                "hybrid_ms": ms_number(median(&run.hybrid)),
+                "hybrid_threshold": FeedSettings::default().celebrity_threshold,
                 "setup": run.setup,
                 "setup_s": (run.setup_time.as_secs_f64() * 10.0).round() / 10.0,
             })
