@@ -322,6 +322,10 @@ def main() -> None:
         "| what | measured | target | verdict |",
         "|---|---|---|---|",
     ] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in r.targets]
+    # The hand-written reading of the figures, kept beside the code (bench/analysis.md).
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.is_file():
+        head += ["", analysis.read_text().rstrip()]
     (directory / "report.md").write_text("\n".join(head + r.lines) + "\n")
 
 
