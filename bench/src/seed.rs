@@ -41,22 +41,14 @@ pub async fn followees(out: &Path, counts: &[usize]) -> anyhow::Result<Report> {
         .map(|count| format!("reader{count}"))
         .collect();
     let reader_ids = register_all(ctx, &readers).await?;
-    let mut relayed = relay_all(&app).await?;
     let follows: Vec<(UserId, &str)> = counts
         .iter()
         .zip(&reader_ids)
         .flat_map(|(&count, &reader)| names.iter().take(count).map(move |n| (reader, n.as_str())))
         .collect();
-    follow_all(ctx, &follows).await?;
-    relayed += relay_all(&app).await?;
-    let posts = post_all(ctx, &author_ids, POSTS_PER_AUTHOR).await?;
-    relayed += relay_all(&app).await?;
-    let lines = counts
-        .iter()
-        .zip(&reader_ids)
-        .map(|(count, reader)| Ok(format!("{count} {}", token(ctx, *reader)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    write_lines(out, &lines)?;
+    let (posts, relayed) = follow_then_post(&app, &follows, &author_ids).await?;
+    let tokens = counts.iter().map(ToString::to_string).zip(reader_ids);
+    write_tokens(out, ctx, tokens)?;
     Ok(Report {
         users: names.len() + readers.len(),
         follows: follows.len(),
@@ -76,7 +68,6 @@ pub async fn mixed(out: &Path, users: usize) -> anyhow::Result<Report> {
     let ctx = &app.ctx;
     let names: Vec<String> = (0..users).map(|i| format!("user{i:04}")).collect();
     let ids = register_all(ctx, &names).await?;
-    let mut relayed = relay_all(&app).await?;
     let mut rng = StdRng::seed_from_u64(42);
     let mut follows = Vec::new();
     let mut max_followers = 0;
@@ -91,16 +82,8 @@ pub async fn mixed(out: &Path, users: usize) -> anyhow::Result<Report> {
             }
         }
     }
-    follow_all(ctx, &follows).await?;
-    relayed += relay_all(&app).await?;
-    let posts = post_all(ctx, &ids, POSTS_PER_AUTHOR).await?;
-    relayed += relay_all(&app).await?;
-    let lines = names
-        .iter()
-        .zip(&ids)
-        .map(|(name, id)| Ok(format!("{name} {}", token(ctx, *id)?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    write_lines(out, &lines)?;
+    let (posts, relayed) = follow_then_post(&app, &follows, &ids).await?;
+    write_tokens(out, ctx, names.iter().cloned().zip(ids.iter().copied()))?;
     Ok(Report {
         users,
         follows: follows.len(),
@@ -109,6 +92,23 @@ pub async fn mixed(out: &Path, users: usize) -> anyhow::Result<Report> {
         events_relayed: relayed,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// What both scenarios do once their users exist: graph nodes, the follows, then the authors'
+/// posts, each step relayed to the consumers before the next, so every post is fanned out to
+/// followers that already follow. Returns the posts written and the events relayed.
+async fn follow_then_post(
+    app: &Embedded,
+    follows: &[(UserId, &str)],
+    authors: &[UserId],
+) -> anyhow::Result<(usize, usize)> {
+    let relay = app.relay();
+    let mut relayed = relay.drain().await?;
+    follow_all(&app.ctx, follows).await?;
+    relayed += relay.drain().await?;
+    let posts = post_all(&app.ctx, authors, POSTS_PER_AUTHOR).await?;
+    relayed += relay.drain().await?;
+    Ok((posts, relayed))
 }
 
 async fn wiring() -> anyhow::Result<Embedded> {
@@ -165,26 +165,16 @@ async fn post_all(ctx: &Context, authors: &[UserId], each: usize) -> anyhow::Res
     Ok(posts.len())
 }
 
-/// Publishes everything the outbox holds to this process's consumers (fan-out, graph nodes,
-/// welcome mails), as the server's relay would.
-async fn relay_all(app: &Embedded) -> anyhow::Result<usize> {
-    let relay = app.relay();
-    let mut total = 0;
-    loop {
-        let sent = relay.drain().await?;
-        if sent == 0 {
-            return Ok(total);
-        }
-        total += sent;
+/// OUT gets `label token` per user.
+fn write_tokens(
+    out: &Path,
+    ctx: &Context,
+    users: impl Iterator<Item = (String, UserId)>,
+) -> anyhow::Result<()> {
+    let mut text = String::new();
+    for (label, user) in users {
+        let token = ctx.tokens.issue(user)?.access_token;
+        text.push_str(&format!("{label} {token}\n"));
     }
-}
-
-fn token(ctx: &Context, user: UserId) -> anyhow::Result<String> {
-    Ok(ctx.tokens.issue(user)?.access_token)
-}
-
-fn write_lines(out: &Path, lines: &[String]) -> anyhow::Result<()> {
-    let mut text = lines.join("\n");
-    text.push('\n');
     std::fs::write(out, text).with_context(|| format!("write {}", out.display()))
 }
