@@ -67,8 +67,7 @@ pub struct Config {
     /// `DATABASE_URL`: users, posts, outbox and processed events in SQL Server instead of
     /// SQLite (an ADO.NET connection string or an `mssql://` URL).
     pub database_url: Option<SecretString>,
-    /// `NEO4J_URI` (with `NEO4J_USER`, `NEO4J_PASSWORD`) or `FALKORDB_URL`: where the follow
-    /// graph lives.
+    /// `NEO4J_URI` (with `NEO4J_USER`, `NEO4J_PASSWORD`): where the follow graph lives.
     pub graph: GraphBackend,
 }
 
@@ -84,8 +83,6 @@ pub enum GraphBackend {
         user: String,
         password: SecretString,
     },
-    /// FalkorDB (a Redis module running the same Cypher); `FALKORDB_GRAPH` names the graph.
-    FalkorDb { url: SecretString, graph: String },
 }
 
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -206,28 +203,15 @@ fn graph(var: &impl Fn(&'static str) -> Option<String>) -> Result<GraphBackend, 
             "neo4j+ssc",
         ],
     )?;
-    let falkordb = url(
-        var,
-        "FALKORDB_URL",
-        &["redis", "rediss", "falkor", "falkors"],
-    )?;
-    match (neo4j, falkordb) {
-        (Some(_), Some(_)) => Err(invalid(
-            "FALKORDB_URL",
-            "is set together with NEO4J_URI; the graph lives in one of them",
-        )),
-        (Some(uri), None) => Ok(GraphBackend::Neo4j {
+    match neo4j {
+        Some(uri) => Ok(GraphBackend::Neo4j {
             uri: uri.expose_secret().to_owned(),
             user: var("NEO4J_USER").unwrap_or_else(|| "neo4j".to_owned()),
             password: var("NEO4J_PASSWORD")
                 .map(SecretString::from)
                 .ok_or_else(|| invalid("NEO4J_PASSWORD", "is required with NEO4J_URI"))?,
         }),
-        (None, Some(url)) => Ok(GraphBackend::FalkorDb {
-            url,
-            graph: var("FALKORDB_GRAPH").unwrap_or_else(|| "rookery".to_owned()),
-        }),
-        (None, None) => Ok(GraphBackend::Sqlite),
+        None => Ok(GraphBackend::Sqlite),
     }
 }
 
@@ -314,7 +298,6 @@ mod tests {
             ("DATABASE_URL", "sqlserver://sa:x@db"),
             ("DATABASE_URL", "addr=db;user=sa"),
             ("NEO4J_URI", "http://127.0.0.1:7474"),
-            ("FALKORDB_URL", "127.0.0.1:6390"),
         ] {
             let err = config(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(err, Some(var), "{var}={value}");
@@ -362,14 +345,6 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2"));
         let err = config(&[("NEO4J_URI", "bolt://127.0.0.1:7687")]).err();
         assert_eq!(err.map(|e| e.var), Some("NEO4J_PASSWORD"));
-        let c = config(&[("FALKORDB_URL", "redis://127.0.0.1:6390")])?;
-        assert!(matches!(&c.graph, GraphBackend::FalkorDb { graph, .. } if graph == "rookery"));
-        let both = config(&[
-            ("FALKORDB_URL", "redis://127.0.0.1:6390"),
-            ("NEO4J_URI", "bolt://127.0.0.1:7687"),
-            ("NEO4J_PASSWORD", "x"),
-        ]);
-        assert_eq!(both.err().map(|e| e.var), Some("FALKORDB_URL"));
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::adapters::cypher::{CypherExecutor, CypherGraph, FalkorGraph, Neo4jGraph};
+use crate::adapters::cypher::{CypherExecutor, CypherGraph, Neo4jGraph};
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::in_process_bus::InProcessBus;
 use crate::adapters::memory_feed::MemoryFeeds;
@@ -206,7 +206,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 /// The sources of truth (DESIGN section 6): users, posts, outbox and processed events in SQL
-/// Server (`DATABASE_URL`) or SQLite; the follow graph in Neo4j, FalkorDB or SQLite.
+/// Server (`DATABASE_URL`) or SQLite; the follow graph in Neo4j or SQLite.
 struct Sources {
     users: Arc<dyn UserStore>,
     posts: Arc<dyn PostStore>,
@@ -295,12 +295,6 @@ async fn graph(
                 .await
                 .context("NEO4J_URI")?;
             Ok(probed_graph(graph, "neo4j", probes))
-        }
-        GraphBackend::FalkorDb { url, graph } => {
-            let graph = FalkorGraph::connect(url.expose_secret(), graph)
-                .await
-                .context("FALKORDB_URL")?;
-            Ok(probed_graph(graph, "falkordb", probes))
         }
     }
 }

@@ -35,22 +35,19 @@ async fn the_whole_story_on_real_services() -> anyhow::Result<()> {
     the_whole_story(Backend::RealServices).await
 }
 
-/// Redis, RabbitMQ and SMTP as above, and the follow graph in FalkorDB (through the same
-/// Cypher as Neo4j), in a graph of its own.
+/// Redis, RabbitMQ and SMTP as above, and the follow graph in Neo4j (its users are fresh ids,
+/// so the test shares the server's one database with the others).
 #[tokio::test]
-async fn the_whole_story_with_the_graph_in_falkordb() -> anyhow::Result<()> {
-    let graph = format!("story-{}", uuid::Uuid::now_v7().simple());
-    let falkordb = falkordb_env(&graph);
-    the_whole_story_with(Backend::RealServices, &falkordb).await
+async fn the_whole_story_with_the_graph_in_neo4j() -> anyhow::Result<()> {
+    the_whole_story_with(Backend::RealServices, &neo4j_env()).await
 }
 
-fn falkordb_env(graph: &str) -> [(&'static str, String); 2] {
+fn neo4j_env() -> [(&'static str, String); 3] {
+    use crate::harness::service_url;
     [
-        (
-            "FALKORDB_URL",
-            crate::harness::service_url("TEST_FALKORDB_URL"),
-        ),
-        ("FALKORDB_GRAPH", graph.to_owned()),
+        ("NEO4J_URI", service_url("TEST_NEO4J_URI")),
+        ("NEO4J_USER", service_url("TEST_NEO4J_USER")),
+        ("NEO4J_PASSWORD", service_url("TEST_NEO4J_PASSWORD")),
     ]
 }
 
@@ -227,10 +224,9 @@ async fn hybrid_fanout_on_real_services() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn hybrid_fanout_with_the_graph_in_falkordb() -> anyhow::Result<()> {
-    let graph = format!("hybrid-{}", uuid::Uuid::now_v7().simple());
-    let falkordb = falkordb_env(&graph);
-    let extra: Vec<(&str, &str)> = falkordb.iter().map(|(k, v)| (*k, v.as_str())).collect();
+async fn hybrid_fanout_with_the_graph_in_neo4j() -> anyhow::Result<()> {
+    let neo4j = neo4j_env();
+    let extra: Vec<(&str, &str)> = neo4j.iter().map(|(k, v)| (*k, v.as_str())).collect();
     hybrid_fanout_merges_popular_authors_at_read_time_with(Backend::RealServices, &extra).await
 }
 

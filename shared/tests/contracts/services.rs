@@ -1,5 +1,6 @@
 //! Where the tests find the real services: `scripts/test` exports `TEST_*` variables; the
-//! defaults are the loopback ports `scripts/services` uses. A service that is down fails the
+//! defaults are the loopback ports `scripts/services` and `scripts/neo4j` use (and the
+//! password `scripts/neo4j` sets). A service that is down fails the
 //! test that needs it, never skips it.
 
 /// The URL of a service named by its `TEST_*` variable.
@@ -10,7 +11,9 @@ pub fn service_url(var: &str) -> String {
             "TEST_RABBITMQ_URL" => "amqp://guest:guest@127.0.0.1:5672/%2f",
             "TEST_SMTP_URL" => "smtp://127.0.0.1:1025",
             "TEST_MAILDEV_URL" => "http://127.0.0.1:1080",
-            "TEST_FALKORDB_URL" => "redis://127.0.0.1:6390",
+            "TEST_NEO4J_URI" => "bolt://127.0.0.1:7687",
+            "TEST_NEO4J_USER" => "neo4j",
+            "TEST_NEO4J_PASSWORD" => "rookery-test-password",
             _ => "",
         }
         .to_owned()

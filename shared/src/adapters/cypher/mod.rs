@@ -1,7 +1,6 @@
-//! The follow graph in Cypher, written once ([`queries`]) and run through two executors:
-//! Neo4j over Bolt ([`neo4j`], the production path) and FalkorDB over the Redis protocol
-//! ([`falkordb`], a real graph engine that installs anywhere, and a supported backend for people
-//! who want one Redis-compatible server for graph and cache).
+//! The follow graph in Cypher ([`queries`]), run on Neo4j over Bolt by the [`neo4j`] executor.
+//! The executor is a trait so the graph logic (row decoding, the calls) is independent of the
+//! driver, and the contract tests can run raw Cypher through the same path.
 //!
 //! The model is `(:User {id, followers, following})-[:FOLLOWS {since}]->(:User)`:
 //! - `id` is the user's UUID as a hyphenated lower-case string, so string order is id order
@@ -15,7 +14,6 @@
 //! the one [`SocialGraph`] implementation; an executor only moves a [`Query`] and its
 //! [`Param`]s to its server and the rows back, and creates the schema.
 
-pub mod falkordb;
 pub mod neo4j;
 pub mod queries;
 
@@ -25,7 +23,6 @@ use async_trait::async_trait;
 use crate::domain::{Relation, RelationCursor, Timestamp, UserId};
 use crate::ports::{FollowCounts, SocialGraph};
 
-pub use falkordb::{FalkorExecutor, FalkorGraph};
 pub use neo4j::{Neo4jExecutor, Neo4jGraph};
 
 /// A query parameter. The graph queries bind strings (ids) and integers (times, bounds).
@@ -47,8 +44,8 @@ pub enum Value {
 /// A row: the values of [`Query::columns`], in that order.
 pub type Row = Vec<Value>;
 
-/// Whether a query writes. Read queries go to `GRAPH.RO_QUERY` on FalkorDB (which refuses to
-/// write) and to a read transaction on Neo4j (which a cluster may route to a follower).
+/// Whether a query writes. Read queries go to a read transaction (which a Neo4j cluster may
+/// route to a follower).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -87,8 +84,9 @@ pub trait CypherExecutor: Send + Sync + 'static {
         params: &[(&'static str, Param)],
     ) -> anyhow::Result<Vec<Row>>;
 
-    /// Creates the uniqueness constraint on `(:User {id})` (and what it needs) unless it exists.
-    /// Safe to call from many processes at once.
+    /// Creates the schema (the uniqueness constraint on `(:User {id})`, the index on the
+    /// follower counter) unless it exists, and waits for it to be usable. Safe to call from
+    /// many processes at once.
     ///
     /// # Errors
     /// The server refused (for instance, existing duplicate ids fail the constraint).
@@ -230,7 +228,7 @@ fn single_bool(rows: &[Row]) -> anyhow::Result<bool> {
     }
 }
 
-/// A count; no row at all (FalkorDB's read of a graph that is not there) counts nothing.
+/// A count; no row at all counts nothing.
 fn single_count(rows: &[Row]) -> anyhow::Result<u64> {
     if rows.is_empty() {
         return Ok(0);

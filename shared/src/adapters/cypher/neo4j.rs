@@ -1,23 +1,33 @@
 //! Neo4j through `neo4rs` (Bolt 4.4): the production graph.
 //!
-//! Every statement runs as its own auto-commit transaction; `neo4rs` retries those that fail
-//! with a transient error (a deadlock between two follows that lock the same two users in
-//! opposite order, a leader election), with back-off, for up to a minute. Connection failures
-//! are not retried: a server that is down fails the call at once.
+//! Every statement runs as its own auto-commit transaction. One that fails with a transient
+//! error (a deadlock between two follows that lock the same two users in opposite order, a
+//! leader election) was rolled back whole, so it is run again, with jittered back-off, for up
+//! to [`RETRY_FOR`]. `neo4rs` retries such errors only when the server reports them in answer
+//! to RUN; Neo4j runs a query lazily and reports a deadlock while the rows are pulled, which
+//! is why the retry is here, around the whole statement. Connection failures are not
+//! retried: a server that is down fails the call at once.
 
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use neo4rs::{BoltType, ConfigBuilder, Graph};
+use neo4rs::{BoltType, ConfigBuilder, Graph, Neo4jErrorKind};
+use rand::Rng as _;
 
-use super::queries::NEO4J_CONSTRAINT;
+use super::queries::NEO4J_SCHEMA;
 use super::{Access, CypherExecutor, CypherGraph, Param, Query, Row, Value};
 
 /// The social graph on Neo4j.
 pub type Neo4jGraph = CypherGraph<Neo4jExecutor>;
 
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a statement is retried after transient errors, and the back-off's bounds.
+const RETRY_FOR: Duration = Duration::from_secs(30);
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
+/// How long a start-up waits for a new index to fill (the follower counters of every user).
+const SCHEMA_WAIT_SECONDS: i64 = 300;
 
 pub struct Neo4jExecutor {
     graph: Graph,
@@ -65,25 +75,78 @@ impl CypherExecutor for Neo4jExecutor {
         query: &Query,
         params: &[(&'static str, Param)],
     ) -> anyhow::Result<Vec<Row>> {
+        let started = tokio::time::Instant::now();
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.run_once(query, params).await {
+                Err(Attempt::Transient(err)) if started.elapsed() < RETRY_FOR => {
+                    tracing::debug!(query = query.name, error = %err, "transient Neo4j error, retrying");
+                    // Full jitter: two deadlocked statements must not retry in lockstep.
+                    let pause = rand::rng().random_range(Duration::ZERO..=backoff);
+                    tokio::time::sleep(pause).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(Attempt::Transient(err) | Attempt::Failed(err)) => return Err(err),
+                Ok(rows) => return Ok(rows),
+            }
+        }
+    }
+
+    async fn ensure_schema(&self) -> anyhow::Result<()> {
+        for statement in NEO4J_SCHEMA {
+            self.graph
+                .run(neo4rs::query(statement))
+                .await
+                .with_context(|| format!("Neo4j schema: {statement}"))?;
+        }
+        // A new index fills in the background; until it is online the planner cannot start
+        // from it. Waiting here costs nothing once it is (every later cold start).
+        self.graph
+            .run(
+                neo4rs::query("CALL db.awaitIndexes($seconds)")
+                    .param("seconds", SCHEMA_WAIT_SECONDS),
+            )
+            .await
+            .context("Neo4j schema: wait for the indexes to come online")?;
+        Ok(())
+    }
+}
+
+/// How one run of a statement failed: worth running again, or not.
+enum Attempt {
+    Transient(anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+impl From<neo4rs::Error> for Attempt {
+    fn from(err: neo4rs::Error) -> Self {
+        match &err {
+            neo4rs::Error::Neo4j(e) if e.kind() == Neo4jErrorKind::Transient => {
+                Self::Transient(err.into())
+            }
+            _ => Self::Failed(err.into()),
+        }
+    }
+}
+
+impl Neo4jExecutor {
+    async fn run_once(
+        &self,
+        query: &Query,
+        params: &[(&'static str, Param)],
+    ) -> Result<Vec<Row>, Attempt> {
         let statement = statement(query, params);
         let mut stream = match query.access {
             Access::Read => self.graph.execute_read(statement).await?,
             Access::Write => self.graph.execute(statement).await?,
         };
         let mut rows = Vec::new();
-        // Reading the stream to its end is what commits the auto-commit transaction.
+        // Reading the stream to its end is what commits the auto-commit transaction, and
+        // where Neo4j reports most failures.
         while let Some(row) = stream.next().await? {
-            rows.push(decode_row(query.columns, &row)?);
+            rows.push(decode_row(query.columns, &row).map_err(Attempt::Failed)?);
         }
         Ok(rows)
-    }
-
-    async fn ensure_schema(&self) -> anyhow::Result<()> {
-        self.graph
-            .run(neo4rs::query(NEO4J_CONSTRAINT))
-            .await
-            .context("create the unique constraint on User.id")?;
-        Ok(())
     }
 }
 

@@ -1,22 +1,13 @@
 //! Every Cypher statement of the graph, and the parameters each call binds.
 //!
-//! The data queries are one text for both servers: FalkorDB 4.x and Neo4j 5 accept the same
-//! Cypher for all of them. They differ only in the schema, whose statements are not Cypher's
-//! to standardise: Neo4j has `CREATE CONSTRAINT ... IF NOT EXISTS`; FalkorDB needs an
-//! exact-match index and then a Redis command, `GRAPH.CONSTRAINT CREATE`, and has no
-//! `IF NOT EXISTS` for either. Those are kept apart below, one per executor.
+//! The data queries are openCypher (a unit test parses each one) plus, where Neo4j's planner
+//! needs one, a planner hint. The schema statements are Neo4j's own.
 //!
-//! Two habits of the texts, each for one engine:
-//! - Neo4j runs at read committed, so the writes lock the nodes they count before they read
-//!   an edge (a `SET` of a property to itself takes the node's write lock, and Cypher takes it
-//!   before reading when the right-hand side reads the same property). Two concurrent
-//!   `follow`s or `unfollow`s of one pair then see each other's result, and a counter is
-//!   changed exactly when an edge is. FalkorDB runs one write query at a time per graph, so
-//!   there the lock changes nothing.
-//! - FalkorDB's planner starts a pattern at whichever end has an index predicate, even the
-//!   unselective one (`f.id > $after` would scan every user). Filters on the far end are
-//!   therefore written after a `WITH` projection, where no index applies, so the walk starts
-//!   at the one user whose id is given. Neo4j's cost-based planner starts there anyway.
+//! Neo4j runs at read committed, so the writes lock the nodes they count before they read an
+//! edge (a `SET` of a property to itself takes the node's write lock, and Cypher takes it
+//! before reading when the right-hand side reads the same property). Two concurrent `follow`s
+//! or `unfollow`s of one pair then see each other's result, and a counter is changed exactly
+//! when an edge is.
 //!
 //! Listing pages and follower chunks walk all of one user's edges and sort them: a graph keeps
 //! no per-node order on edge properties. Fan-out reads follower chunks only for authors under
@@ -25,29 +16,15 @@
 use super::{Access, Call, Param, Query};
 use crate::domain::{RelationCursor, Timestamp, UserId};
 
-/// Neo4j's schema: the uniqueness constraint (and the range index behind it). Not openCypher;
-/// idempotent by `IF NOT EXISTS`, also when an equivalent constraint has another name.
-pub const NEO4J_CONSTRAINT: &str =
-    "CREATE CONSTRAINT rookery_user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE";
-
-/// FalkorDB's schema, step one: the exact-match index a unique constraint requires. A second
-/// run fails with "already indexed", which the executor treats as done.
-pub const FALKORDB_INDEX: &str = "CREATE INDEX FOR (u:User) ON (u.id)";
-
-/// FalkorDB's schema, step two, is `GRAPH.CONSTRAINT CREATE <graph>` with these arguments;
-/// the constraint is built in the background, so the executor waits for this status.
-pub const FALKORDB_CONSTRAINT_ARGS: [&str; 6] = ["UNIQUE", "NODE", "User", "PROPERTIES", "1", "id"];
-
-/// FalkorDB only: the state of that constraint (`PENDING`, `OPERATIONAL` or `FAILED`).
-pub const FALKORDB_CONSTRAINT_STATUS: Query = Query {
-    name: "constraint_status",
-    text: "CALL db.constraints() YIELD type, label, properties, entitytype, status \
-           WHERE type = 'UNIQUE' AND label = 'User' AND entitytype = 'NODE' \
-           AND properties = ['id'] \
-           RETURN status",
-    access: Access::Read,
-    columns: &["status"],
-};
+/// Neo4j's schema, each statement idempotent by `IF NOT EXISTS` (also when an equivalent
+/// constraint or index exists under another name):
+/// - the uniqueness constraint on the id (and the range index behind it), where every query
+///   starts;
+/// - a range index on the follower counter, from which [`FOLLOWEES_WITH_MIN_FOLLOWERS`] starts.
+pub const NEO4J_SCHEMA: [&str; 2] = [
+    "CREATE CONSTRAINT rookery_user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE",
+    "CREATE RANGE INDEX rookery_user_followers IF NOT EXISTS FOR (u:User) ON (u.followers)",
+];
 
 pub const PING: Query = Query {
     name: "ping",
@@ -418,7 +395,7 @@ mod tests {
 
     #[test]
     fn every_query_returns_its_declared_columns() {
-        for query in SHARED.iter().copied().chain([&FALKORDB_CONSTRAINT_STATUS]) {
+        for query in SHARED {
             let returned = query
                 .text
                 .rsplit_once("RETURN ")
