@@ -1,5 +1,5 @@
 //! Checks of the Cypher graph (`rookery::adapters::cypher`) beyond the port contract, run
-//! against every server it supports (FalkorDB here, Neo4j where one is configured):
+//! against the real server (`contract_neo4j`):
 //! - what lands in the graph: `(:User {id, followers, following})-[:FOLLOWS {since}]->(:User)`
 //!   with string ids and integer times, and no working property left behind;
 //! - parameters reach the server as values, whatever they hold;
