@@ -16,6 +16,7 @@ import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
 import org.neo4j.dbms.api.DatabaseManagementService;
 import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.QueryExecutionException;
 
 public final class RookeryNeo4j {
     public static void main(String[] args) throws Exception {
@@ -44,17 +45,36 @@ public final class RookeryNeo4j {
                         GraphDatabaseSettings.shutdown_transaction_end_timeout, Duration.ofSeconds(5)))
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown, "rookery-neo4j-shutdown"));
-
-        // The built-in user starts with the password "neo4j", to be changed on first login. Set
-        // the test password on every start (the embedded API runs with full rights, without a
-        // login), so a data folder from an earlier run with another password still works.
-        dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
-                "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
-                Map.of("password", password));
+        try {
+            setPassword(dbms, password);
+        } catch (RuntimeException e) {
+            // The DBMS's own threads would keep the process alive: end it, so the caller sees
+            // the failure at once.
+            e.printStackTrace();
+            System.exit(1);
+        }
 
         System.out.println("rookery-neo4j: ready, Neo4j " + neo4jVersion() + " on bolt://127.0.0.1:" + port);
         System.out.flush();
         Thread.currentThread().join();
+    }
+
+    /**
+     * The built-in user starts with the password "neo4j", to be changed on first login. The
+     * test password is set on every start (the embedded API runs with full rights, without a
+     * login), so a data folder from an earlier run with another password still works; Neo4j
+     * refuses to "change" a password to itself, which means it is already set.
+     */
+    private static void setPassword(DatabaseManagementService dbms, String password) {
+        try {
+            dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME).executeTransactionally(
+                    "ALTER USER neo4j SET PASSWORD $password CHANGE NOT REQUIRED",
+                    Map.of("password", password));
+        } catch (QueryExecutionException e) {
+            if (e.getMessage() == null || !e.getMessage().contains("cannot be the same")) {
+                throw e;
+            }
+        }
     }
 
     private static String neo4jVersion() {
