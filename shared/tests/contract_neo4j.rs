@@ -22,6 +22,7 @@ use rookery::domain::{Timestamp, UserId};
 use rookery::ports::SocialGraph;
 use serde_json::json;
 
+use contracts::bolt::Bolt;
 use contracts::check_eq;
 use contracts::services::{host_port, service_url};
 
@@ -84,9 +85,6 @@ async fn connecting_twice_keeps_the_schema() -> anyhow::Result<()> {
     first.ping().await?;
     second.ping().await
 }
-
-#[path = "contract_neo4j/bolt.rs"]
-mod bolt;
 
 const INDEXES: Query = Query {
     name: "test_indexes",
@@ -151,7 +149,7 @@ async fn popular_followees_start_from_the_follower_index() -> anyhow::Result<()>
             .await?;
     }
     let uri = service_url("TEST_NEO4J_URI");
-    let mut bolt = bolt::Bolt::connect(
+    let mut bolt = Bolt::connect(
         host_port(&uri),
         &service_url("TEST_NEO4J_USER"),
         &service_url("TEST_NEO4J_PASSWORD"),

@@ -9,6 +9,7 @@
 // Each test binary uses the suites of its own adapters only.
 #![allow(dead_code)]
 
+pub mod bolt;
 pub mod bus;
 pub mod cypher;
 pub mod feed_cache;
