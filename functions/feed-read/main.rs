@@ -1,6 +1,8 @@
-//! `feed-read`: GET /feed and GET /users/{username}/posts, behind the HTTP API.
+//! `feed-read`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
+
+use rookery::http::routes::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http().await
+    rookery::lambda::serve_http(Function::FeedRead).await
 }

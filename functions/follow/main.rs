@@ -1,6 +1,8 @@
-//! `follow`: PUT and DELETE /users/{username}/follow, GET .../followers and .../following, behind the HTTP API.
+//! `follow`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
+
+use rookery::http::routes::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http().await
+    rookery::lambda::serve_http(Function::Follow).await
 }

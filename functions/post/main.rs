@@ -1,6 +1,8 @@
-//! `post`: POST /posts, GET and DELETE /posts/{id}, behind the HTTP API.
+//! `post`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
+
+use rookery::http::routes::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http().await
+    rookery::lambda::serve_http(Function::Post).await
 }

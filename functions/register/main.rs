@@ -1,6 +1,8 @@
-//! `register`: POST /auth/register, behind the HTTP API.
+//! `register`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
+
+use rookery::http::routes::Function;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http().await
+    rookery::lambda::serve_http(Function::Register).await
 }

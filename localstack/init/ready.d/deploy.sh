@@ -59,9 +59,10 @@ relay       schedule    256  60
 FUNCTIONS
 }
 
-# The HttpApi events of template.yaml: method, path, function. ANY / and ANY /{proxy+} stand in
-# for the HTTP API's $default route (unknown routes and wrong methods, answered as
-# problem+json). scripts/lint-workflows checks this table against template.yaml too.
+# The HttpApi events of template.yaml: method, path, function, as the route table of
+# shared/src/http/routes.rs declares them (tests/routes.rs holds this table to it). ANY / and
+# ANY /{proxy+} stand in for the HTTP API's $default route (unknown routes and wrong methods,
+# answered as problem+json). scripts/lint-workflows checks this table against template.yaml too.
 route_table() {
   cat <<'ROUTES'
 POST    /auth/register               register
@@ -266,7 +267,7 @@ cat <<EOF
 rookery deploy: done.
   API (every route):   http://localhost:4566/_aws/execute-api/$api_id/$stage/health
                        http://$api_id.execute-api.localhost.localstack.cloud:4566/$stage/health
-  function URLs (each serves the whole router, with the HTTP API's payload 2.0):$function_urls
+  function URLs (each serves its own routes, with the HTTP API's payload 2.0):$function_urls
   invoke any function: POST http://localhost:4566/2015-03-31/functions/<name>/invocations
   queue consumers:     network, email, fanout: fed by the bridge, run with
                        BRIDGE_INVOKE_URL=http://localhost:4566

@@ -5,6 +5,7 @@ pub mod dto;
 pub mod extract;
 pub mod handlers;
 pub mod problem;
+pub mod routes;
 
 use std::sync::{Arc, LazyLock};
 
@@ -17,10 +18,10 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::services::Context;
 use problem::Problem;
+use routes::{Function, ROUTES, Route};
 
 /// One dependency that `/health` reports on.
 #[derive(Clone)]
@@ -68,29 +69,35 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every route, each registered together with its OpenAPI operation, so the document cannot
-/// name a route the router lacks, nor the other way round.
-fn routes() -> OpenApiRouter<AppState> {
-    use handlers::{auth, feed, follow, meta, posts, users};
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::register))
-        .routes(routes!(auth::login))
-        .routes(routes!(users::me))
-        .routes(routes!(users::profile))
-        .routes(routes!(follow::follow, follow::unfollow))
-        .routes(routes!(follow::followers))
-        .routes(routes!(follow::following))
-        .routes(routes!(posts::create))
-        .routes(routes!(posts::get, posts::delete))
-        .routes(routes!(feed::home))
-        .routes(routes!(feed::user_posts))
-        .routes(routes!(meta::health))
-        .routes(routes!(meta::openapi_json))
+/// Which routes a router serves: all of them (the local server), or one function's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serve {
+    All,
+    Function(Function),
 }
 
-/// The OpenAPI 3.1 document of the API.
+impl Serve {
+    fn includes(self, route: &Route) -> bool {
+        match self {
+            Self::All => true,
+            Self::Function(function) => route.function == function,
+        }
+    }
+}
+
+/// The routes served, each registered together with its OpenAPI operation (see
+/// [`routes::ROUTES`]), so the document cannot name a route the router lacks, nor the other
+/// way round.
+fn api(serve: Serve) -> OpenApiRouter<AppState> {
+    ROUTES.iter().filter(|route| serve.includes(route)).fold(
+        OpenApiRouter::with_openapi(ApiDoc::openapi()),
+        |api, route| api.routes((route.handler)()),
+    )
+}
+
+/// The OpenAPI 3.1 document of the whole API.
 pub fn openapi() -> OpenApiDoc {
-    routes().split_for_parts().1
+    api(Serve::All).split_for_parts().1
 }
 
 /// The document as served, rendered once.
@@ -100,17 +107,40 @@ pub fn openapi_document() -> &'static str {
     &DOCUMENT
 }
 
-/// The whole API. The body limit wraps only matched routes, so that an unknown route or a
-/// wrong method answers 404 / 405 before the body is looked at.
+/// The whole API, as the local server serves it.
 pub fn router(state: AppState) -> Router {
-    let (router, _) = routes()
+    router_for(state, Serve::All)
+}
+
+/// The routes of `serve`. The body limit wraps only the served routes, so that an unknown
+/// route or a wrong method answers 404 / 405 before the body is looked at. The other routes of
+/// the table answer 404 here (a request sent to the wrong function), but a method the API has
+/// on no route of that path is still 405: the gateway sends every unmatched request to one
+/// function, which must answer as the whole API would.
+pub fn router_for(state: AppState, serve: Serve) -> Router {
+    let (router, _) = api(serve)
         .route_layer(middleware::from_fn(extract::limit_body))
         .split_for_parts();
-    router
+    ROUTES
+        .iter()
+        .filter(|route| !serve.includes(route))
+        .fold(router, |router, route| {
+            router.route(
+                route.path,
+                axum::routing::on(route.method.filter(), served_elsewhere),
+            )
+        })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn served_elsewhere() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no such route here: another function serves it",
+    )
 }
 
 async fn not_found() -> Problem {

@@ -12,7 +12,8 @@ use futures::FutureExt as _;
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http::routes::Function;
+use crate::http::{self, AppState, Serve};
 use crate::server::Embedded;
 use crate::services::Relay;
 
@@ -33,26 +34,26 @@ pub fn start() -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Serves the HTTP API through lambda_http. Every HTTP function serves the same router; the
-/// gateway sends each only its own routes.
-pub async fn serve_http() -> Result<(), lambda_http::Error> {
+/// Serves `function`'s routes of the route table through lambda_http; any other route answers
+/// 404 (405 for a method no route of that path has).
+pub async fn serve_http(function: Function) -> Result<(), lambda_http::Error> {
     let config = start()?;
     let wiring = wiring(&config).await?;
-    lambda_http::run(router(&wiring)).await
+    lambda_http::run(router(&wiring, function)).await
 }
 
-/// The router of an HTTP function: the API, then the events the request committed published
-/// before the answer leaves. A Lambda instance is frozen once it has answered, so a relay
+/// The router of an HTTP function: its routes, then the events the request committed
+/// published before the answer leaves. A Lambda instance is frozen once it has answered, so a relay
 /// running beside the handler would not run until the next request; the scheduled relay
 /// publishes whatever this step could not.
-pub fn router(wiring: &Embedded) -> axum::Router {
+pub fn router(wiring: &Embedded, function: Function) -> axum::Router {
     let state = AppState {
         probes: Arc::new(wiring.probes().to_vec()),
         ctx: wiring.ctx.clone(),
     };
     let relay = Arc::new(wiring.relay());
     let written = wiring.ctx.outbox_written.clone();
-    http::router(state).layer(axum::middleware::map_response(
+    http::router_for(state, Serve::Function(function)).layer(axum::middleware::map_response(
         move |response: axum::response::Response| {
             let (relay, written) = (relay.clone(), written.clone());
             async move {

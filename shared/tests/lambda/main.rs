@@ -15,6 +15,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
+use rookery::http::routes::Function::{FeedRead, Follow, Login, Post, Profile, Register};
+use rookery::http::routes::{Function as HttpFunction, ROUTES};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
 use rookery::ports::{ConsumeError, Consumer};
@@ -50,12 +52,17 @@ async fn function() -> anyhow::Result<Function> {
 
 impl Function {
     /// Sends a fixture, with `{{TOKEN}}` replaced, through lambda_http's request parsing into
-    /// the router every HTTP function serves; returns the status and the JSON body.
-    async fn call(&self, path: &str, token: &str) -> anyhow::Result<(u16, Value)> {
+    /// `function`'s router; returns the status and the JSON body.
+    async fn call(
+        &self,
+        function: HttpFunction,
+        path: &str,
+        token: &str,
+    ) -> anyhow::Result<(u16, Value)> {
         let text = fixture(path)?.replace("{{TOKEN}}", token);
         let request = lambda_http::request::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{path} is not an API Gateway request: {e}"))?;
-        let response = rookery::lambda::router(&self.wiring)
+        let response = rookery::lambda::router(&self.wiring, function)
             .oneshot(request)
             .await?;
         let status = response.status().as_u16();
@@ -75,7 +82,7 @@ impl Function {
 #[tokio::test]
 async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
     let f = function().await?;
-    let (status, user) = f.call("http/register.json", "").await?;
+    let (status, user) = f.call(Register, "http/register.json", "").await?;
     ensure!(status == 201, "register: {status} {user}");
     ensure!(user["username"] == "ann");
     // The function published the event before answering (here to the in-process bus, whose
@@ -89,48 +96,118 @@ async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
         "the outbox was drained before the answer"
     );
     ensure!(
-        f.call("http/register.json", "").await?.0 == 409,
+        f.call(Register, "http/register.json", "").await?.0 == 409,
         "a second registration"
     );
-    let (status, problem) = f.call("http/register-invalid.json", "").await?;
+    let (status, problem) = f.call(Register, "http/register-invalid.json", "").await?;
     ensure!(
         status == 422 && problem["field"] == "username",
         "{status} {problem}"
     );
-    ensure!(f.call("http/register-malformed.json", "").await?.0 == 400);
+    ensure!(
+        f.call(Register, "http/register-malformed.json", "")
+            .await?
+            .0
+            == 400
+    );
 
-    let (status, login) = f.call("http/login.json", "").await?;
+    let (status, login) = f.call(Login, "http/login.json", "").await?;
     ensure!(status == 200, "login: {status} {login}");
     let token = login["access_token"].as_str().context("token")?.to_owned();
-    let (status, me) = f.call("http/me.json", &token).await?;
+    let (status, me) = f.call(Profile, "http/me.json", &token).await?;
     ensure!(
         status == 200 && me["email"] == "ann@example.com",
         "me: {status} {me}"
     );
-    ensure!(f.call("http/me-no-token.json", "").await?.0 == 401);
-    ensure!(f.call("http/me.json", "forged.token.value").await?.0 == 401);
-    ensure!(f.call("http/profile.json", "").await?.0 == 200);
+    ensure!(f.call(Profile, "http/me-no-token.json", "").await?.0 == 401);
     ensure!(
-        f.call("http/follow.json", &token).await?.0 == 404,
+        f.call(Profile, "http/me.json", "forged.token.value")
+            .await?
+            .0
+            == 401
+    );
+    ensure!(f.call(Profile, "http/profile.json", "").await?.0 == 200);
+    ensure!(
+        f.call(Follow, "http/follow.json", &token).await?.0 == 404,
         "bob is unknown"
     );
-    ensure!(f.call("http/followers.json", "").await?.0 == 404);
+    ensure!(f.call(Follow, "http/followers.json", "").await?.0 == 404);
 
-    let (status, post) = f.call("http/create-post.json", &token).await?;
+    let (status, post) = f.call(Post, "http/create-post.json", &token).await?;
     ensure!(
         status == 201 && post["content"] == "Hello from Lambda",
         "{status} {post}"
     );
     f.wiring.relay().drain().await?; // the scheduled relay's work
-    let (status, feed) = f.call("http/feed.json", &token).await?;
+    let (status, feed) = f.call(FeedRead, "http/feed.json", &token).await?;
     ensure!(
         status == 200 && feed["items"][0]["id"] == post["id"],
         "feed: {status} {feed}"
     );
-    let (status, posts) = f.call("http/user-posts.json", "").await?;
+    let (status, posts) = f.call(FeedRead, "http/user-posts.json", "").await?;
     ensure!(status == 200 && posts["items"].as_array().map(Vec::len) == Some(1));
-    ensure!(f.call("http/health.json", "").await?.0 == 200);
-    ensure!(f.call("http/unknown-route.json", "").await?.0 == 404);
+    ensure!(f.call(Profile, "http/health.json", "").await?.0 == 200);
+    ensure!(f.call(Profile, "http/unknown-route.json", "").await?.0 == 404);
+    Ok(())
+}
+
+/// Each HTTP function serves only its own routes of the table: another function's route is a
+/// 404, and a method that no route of the path has is a 405 on every function (the gateway
+/// sends every unmatched request to one of them), both as problem+json.
+#[tokio::test]
+async fn a_function_serves_only_its_own_routes() -> anyhow::Result<()> {
+    let f = function().await?;
+    let answer = |function: HttpFunction, method: &str, path: &str| {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .body(axum::body::Body::empty());
+        let router = rookery::lambda::router(&f.wiring, function);
+        async move {
+            let response = router.oneshot(request?).await?;
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            anyhow::Ok((response.status().as_u16(), kind))
+        }
+    };
+    let problem = "application/problem+json".to_owned();
+    for function in HttpFunction::ALL {
+        for route in &ROUTES {
+            let path = route.path.replace("{username}", "ann").replace("{id}", "x");
+            if route.function != function {
+                let got = answer(function, route.method.as_str(), &path).await?;
+                ensure!(
+                    got == (404, problem.clone()),
+                    "{route:?} at {function:?}: {got:?}"
+                );
+            }
+            let others = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+                .into_iter()
+                .filter(|m| {
+                    !ROUTES
+                        .iter()
+                        .any(|r| r.path == route.path && r.method.as_str() == *m)
+                });
+            for method in others {
+                let got = answer(function, method, &path).await?;
+                ensure!(
+                    got == (405, problem.clone()),
+                    "{method} {path} at {function:?}: {got:?}"
+                );
+            }
+        }
+        let got = answer(function, "GET", "/nope").await?;
+        ensure!(
+            got == (404, problem.clone()),
+            "GET /nope at {function:?}: {got:?}"
+        );
+    }
+    ensure!(f.call(Profile, "http/health.json", "").await?.0 == 200);
+    ensure!(f.call(FeedRead, "http/health.json", "").await?.0 == 404);
     Ok(())
 }
 
