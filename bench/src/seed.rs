@@ -173,7 +173,7 @@ fn write_tokens(
 ) -> anyhow::Result<()> {
     let mut text = String::new();
     for (label, user) in users {
-        let token = ctx.tokens.issue(user)?.access_token;
+        let token = ctx.tokens()?.issue(user)?.access_token;
         text.push_str(&format!("{label} {token}\n"));
     }
     std::fs::write(out, text).with_context(|| format!("write {}", out.display()))

@@ -1,8 +1,8 @@
 //! `email`: queue email.welcome: the welcome mail.
 
-use rookery::domain::Queue;
+use rookery::lambda::wire;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rookery::lambda::consumer::serve(&[Queue::EmailWelcome]).await
+    rookery::lambda::consumer::serve(wire::email).await
 }

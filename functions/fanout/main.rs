@@ -1,8 +1,8 @@
 //! `fanout`: queues feed.posts and feed.follows: feed fan-out.
 
-use rookery::domain::Queue;
+use rookery::lambda::wire;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rookery::lambda::consumer::serve(&[Queue::FeedPosts, Queue::FeedFollows]).await
+    rookery::lambda::consumer::serve(wire::fanout).await
 }

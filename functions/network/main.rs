@@ -1,8 +1,8 @@
 //! `network`: queue network.users: the new user's graph node.
 
-use rookery::domain::Queue;
+use rookery::lambda::wire;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    rookery::lambda::consumer::serve(&[Queue::NetworkUsers]).await
+    rookery::lambda::consumer::serve(wire::network).await
 }

@@ -10,6 +10,7 @@ pub mod ports;
 pub mod server;
 pub mod services;
 pub mod telemetry;
+pub mod wiring;
 
 /// mimalloc for every binary that links this crate (the server, the functions, the tests):
 /// under load glibc's malloc spent a fifth of the server's CPU, mostly in its arena locks and

@@ -3,49 +3,29 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::FutureExt;
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
-use crate::adapters::cypher::{CypherExecutor, CypherGraph, Neo4jGraph};
-use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::in_process_bus::InProcessBus;
-use crate::adapters::memory_feed::MemoryFeeds;
-use crate::adapters::mssql::Mssql;
-use crate::adapters::rabbitmq::{ConsumerOptions, RabbitPublisher, Topology, run_consumer};
-use crate::adapters::redis_feed::{RedisFeeds, connect_manager};
-use crate::adapters::redis_graph::CachedGraph;
-use crate::adapters::redis_posts::CachedPosts;
-use crate::adapters::smtp_mailer::SmtpMailer;
-use crate::adapters::sqlite::Sqlite;
-use crate::config::{Config, GraphBackend};
+use crate::adapters::rabbitmq::{ConsumerOptions, run_consumer};
+use crate::config::Config;
 use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
-use crate::ports::{
-    Consumer, EventPublisher, FeedCache, Mailer, Outbox, PostStore, ProcessedEvents, SocialGraph,
-    UserStore,
-};
-use crate::services::{
-    Context, EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, PasswordHasher, Relay,
-    TokenService,
-};
+use crate::ports::{Consumer, EventPublisher, Outbox};
+use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
+use crate::wiring::{Broker, Wiring, probe};
 
 /// How often the relay looks for events it was not woken for (retries, other processes).
 const RELAY_POLL: Duration = Duration::from_secs(1);
 /// Attempts before the in-process bus gives an event up (its consumers failed it each time).
 const RELAY_MAX_ATTEMPTS: u32 = 8;
-/// Posts are cached for hydration for a day: long enough for the hot set, short enough to
-/// keep Redis' memory for feeds.
-const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
 
-/// The wiring: the context for handlers, this process's consumers, and where events go.
+/// The wiring of the whole product in one process: the context for handlers, this process's
+/// consumers, and where events go.
 #[derive(Clone)]
 pub struct Embedded {
     pub ctx: Context,
@@ -54,53 +34,33 @@ pub struct Embedded {
     pub dispatcher: Arc<InProcessBus>,
     /// Where the outbox relay publishes: the dispatcher, or RabbitMQ.
     pub publisher: Arc<dyn EventPublisher>,
+    outbox: Arc<dyn Outbox>,
     consumers: Vec<Arc<dyn Consumer>>,
-    rabbit: Option<(SecretString, Topology)>,
+    broker: Option<Broker>,
     probes: Vec<Probe>,
 }
 
-/// Wraps a health check's future in the shape `/health` wants.
-fn probe<F, Fut>(name: &'static str, check: F) -> Probe
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    Probe {
-        name,
-        check: Arc::new(move || check().boxed()),
-    }
-}
-
 impl Embedded {
+    /// Opens every part the configuration names (see [`Wiring`]).
+    ///
+    /// # Errors
+    /// A configured server cannot be reached, or the data folder cannot be written.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        install_crypto_provider();
-        let data_dir = &config.data_dir;
-        tokio::fs::create_dir_all(data_dir)
-            .await
-            .with_context(|| format!("ROOKERY_DATA_DIR: cannot create {}", data_dir.display()))?;
-        let secret = match &config.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => local_secret(data_dir).await?,
-        };
-        let mut probes = Vec::new();
-        let truth = Sources::open(config, &mut probes).await?;
-        let (feeds, posts, graph) = caches(config, &truth, &mut probes).await?;
-        let mailer = mailer(config, &mut probes).await?;
+        let mut wiring = Wiring::new(config).await?;
+        let sql = wiring.sql().await?;
+        let posts = wiring.cached_posts().await?;
+        let graph = wiring.cached_graph().await?;
+        let feeds = wiring.feeds().await?;
         let ctx = Context {
-            users: truth.users.clone(),
-            posts: posts.clone(),
-            graph: graph.clone(),
-            feeds: feeds.clone(),
-            outbox: truth.outbox.clone(),
-            passwords: Arc::new(PasswordHasher::new(config.bcrypt_cost)),
-            tokens: Arc::new(TokenService::new(
-                secret.expose_secret().as_bytes(),
-                config.jwt_ttl,
-            )),
-            feed: config.feed,
-            outbox_written: Arc::new(Notify::new()),
+            users: Some(sql.users.clone()),
+            posts: Some(posts.clone()),
+            graph: Some(graph.clone()),
+            feeds: Some(feeds.clone()),
+            outbox: Some(sql.outbox.clone()),
+            passwords: Some(wiring.passwords()),
+            tokens: Some(wiring.local_tokens().await?),
+            ..wiring.context()
         };
-        let processed = truth.processed.clone();
         let fanout = |queue| FanoutConsumer {
             queue,
             posts: posts.clone(),
@@ -108,49 +68,45 @@ impl Embedded {
             feeds: feeds.clone(),
             settings: config.feed,
         };
-        let consumers: Vec<Arc<dyn Consumer>> = vec![
-            idempotent(EmailConsumer { mailer }, &processed),
-            idempotent(
-                NetworkConsumer {
-                    graph: truth.graph.clone(),
-                },
-                &processed,
-            ),
-            idempotent(fanout(Queue::FeedPosts), &processed),
-            idempotent(fanout(Queue::FeedFollows), &processed),
+        let mailer = wiring.mailer().await?;
+        let network = NetworkConsumer {
+            graph: wiring.graph().await?,
+        };
+        let consumers = vec![
+            wiring.idempotent(EmailConsumer { mailer }).await?,
+            wiring.idempotent(network).await?,
+            wiring.idempotent(fanout(Queue::FeedPosts)).await?,
+            wiring.idempotent(fanout(Queue::FeedFollows)).await?,
         ];
         let dispatcher = Arc::new(InProcessBus::new(consumers.clone()));
-        let (publisher, rabbit): (Arc<dyn EventPublisher>, _) = match &config.rabbitmq_url {
-            Some(url) => {
-                let topology = Topology::new(config.rabbitmq_namespace.as_deref())
-                    .expiring(config.rabbitmq_queue_expiry);
-                let publisher =
-                    Arc::new(RabbitPublisher::new(url.expose_secret(), topology.clone()));
-                (publisher, Some((url.clone(), topology)))
+        let broker = wiring.broker();
+        let mut probes = wiring.into_probes();
+        let publisher: Arc<dyn EventPublisher> = match &broker {
+            Some(broker) => broker.publisher.clone(),
+            None => {
+                probes.push(probe("event_bus", dispatcher.clone(), |bus| async move {
+                    bus.ping().await
+                }));
+                dispatcher.clone()
             }
-            None => (dispatcher.clone(), None),
         };
-        let bus = publisher.clone();
-        probes.push(probe("event_bus", move || {
-            let bus = bus.clone();
-            async move { bus.ping().await }
-        }));
         Ok(Self {
             ctx,
+            outbox: sql.outbox,
             dispatcher,
             publisher,
             consumers,
-            rabbit,
+            broker,
             probes,
         })
     }
 
     pub fn relay(&self) -> Relay {
         Relay {
-            outbox: self.ctx.outbox.clone(),
+            outbox: self.outbox.clone(),
             publisher: self.publisher.clone(),
             // A broker's refusals are outages, and an outage delays events, never loses them.
-            max_attempts: self.rabbit.is_none().then_some(RELAY_MAX_ATTEMPTS),
+            max_attempts: self.broker.is_none().then_some(RELAY_MAX_ATTEMPTS),
             batch: 100,
         }
     }
@@ -168,13 +124,13 @@ impl Embedded {
     /// Runs this process's consumers on their RabbitMQ queues, for as long as the process runs.
     /// Without RabbitMQ the relay hands events to them directly, and this only waits.
     pub async fn run_queue_consumers(&self) {
-        let Some((url, topology)) = &self.rabbit else {
+        let Some(broker) = &self.broker else {
             return std::future::pending().await;
         };
         let runs = self.consumers.iter().map(|consumer| {
             run_consumer(
-                url.expose_secret().to_owned(),
-                topology.clone(),
+                broker.url.expose_secret().to_owned(),
+                broker.topology.clone(),
                 consumer.clone(),
                 ConsumerOptions::default(),
             )
@@ -183,229 +139,15 @@ impl Embedded {
     }
 }
 
-/// Chooses rustls' crypto provider once per process. Two are linked (ring, and aws-lc-rs through
-/// tiberius), and rustls then panics in `ClientConfig::builder()` (neo4rs over `neo4j+s://`)
-/// unless one was installed. Installing again is refused harmlessly.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Applies every configured store's migrations (SQLite, SQL Server) and graph schema
 /// (constraints and indexes), then returns: `rookery migrate`. Start-up does the same.
+///
+/// # Errors
+/// A store cannot be reached or migrated.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
-    install_crypto_provider();
-    tokio::fs::create_dir_all(&config.data_dir)
-        .await
-        .with_context(|| {
-            format!(
-                "ROOKERY_DATA_DIR: cannot create {}",
-                config.data_dir.display()
-            )
-        })?;
-    Sources::open(config, &mut Vec::new()).await.map(|_| ())
-}
-
-/// The sources of truth (DESIGN section 6): users, posts, outbox and processed events in SQL
-/// Server (`DATABASE_URL`) or SQLite; the follow graph in Neo4j or SQLite.
-struct Sources {
-    users: Arc<dyn UserStore>,
-    posts: Arc<dyn PostStore>,
-    outbox: Arc<dyn Outbox>,
-    processed: Arc<dyn ProcessedEvents>,
-    graph: Arc<dyn SocialGraph>,
-}
-
-impl Sources {
-    async fn open(config: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<Self> {
-        // SQLite holds whatever no other store was configured for; it is opened only then.
-        let needs_sqlite =
-            config.database_url.is_none() || matches!(config.graph, GraphBackend::Sqlite);
-        let sqlite = if needs_sqlite {
-            Some(Arc::new(
-                Sqlite::open(&config.data_dir.join("rookery.db")).await?,
-            ))
-        } else {
-            None
-        };
-        let sql = match (&config.database_url, &sqlite) {
-            (Some(url), _) => {
-                let db = Arc::new(Mssql::connect(url.expose_secret()).await?);
-                let probed = db.clone();
-                probes.push(probe("database", move || {
-                    let db = probed.clone();
-                    async move { db.ping().await }
-                }));
-                SqlStores::from(db)
-            }
-            (None, Some(db)) => {
-                let probed = db.clone();
-                probes.push(probe("database", move || {
-                    let db = probed.clone();
-                    async move { db.ping().await }
-                }));
-                SqlStores::from(db.clone())
-            }
-            (None, None) => anyhow::bail!("no SQL store configured"),
-        };
-        let graph = graph(config, sqlite, probes).await?;
-        Ok(Self {
-            users: sql.users,
-            posts: sql.posts,
-            outbox: sql.outbox,
-            processed: sql.processed,
-            graph,
-        })
-    }
-}
-
-/// One SQL store seen through each of its ports.
-struct SqlStores {
-    users: Arc<dyn UserStore>,
-    posts: Arc<dyn PostStore>,
-    outbox: Arc<dyn Outbox>,
-    processed: Arc<dyn ProcessedEvents>,
-}
-
-impl<S: UserStore + PostStore + Outbox + ProcessedEvents> From<Arc<S>> for SqlStores {
-    fn from(store: Arc<S>) -> Self {
-        Self {
-            users: store.clone(),
-            posts: store.clone(),
-            outbox: store.clone(),
-            processed: store,
-        }
-    }
-}
-
-async fn graph(
-    config: &Config,
-    sqlite: Option<Arc<Sqlite>>,
-    probes: &mut Vec<Probe>,
-) -> anyhow::Result<Arc<dyn SocialGraph>> {
-    match &config.graph {
-        GraphBackend::Sqlite => sqlite
-            .map(|db| db as Arc<dyn SocialGraph>)
-            .context("the SQLite graph needs the SQLite store"),
-        GraphBackend::Neo4j {
-            uri,
-            user,
-            password,
-        } => {
-            let graph = Neo4jGraph::connect(uri, user, password.expose_secret())
-                .await
-                .context("NEO4J_URI")?;
-            Ok(probed_graph(graph, "neo4j", probes))
-        }
-    }
-}
-
-fn probed_graph<E: CypherExecutor>(
-    graph: CypherGraph<E>,
-    name: &'static str,
-    probes: &mut Vec<Probe>,
-) -> Arc<dyn SocialGraph> {
-    let graph = Arc::new(graph);
-    let probed = graph.clone();
-    probes.push(probe(name, move || {
-        let graph = probed.clone();
-        async move { graph.ping().await }
-    }));
-    graph
-}
-
-/// What readers use: with `REDIS_URL`, Redis feeds and Redis caches of posts and follow lists
-/// in front of the sources of truth; otherwise in-memory feeds straight over them.
-async fn caches(
-    config: &Config,
-    truth: &Sources,
-    probes: &mut Vec<Probe>,
-) -> anyhow::Result<(Arc<dyn FeedCache>, Arc<dyn PostStore>, Arc<dyn SocialGraph>)> {
-    let Some(url) = &config.redis_url else {
-        let feeds: Arc<dyn FeedCache> = Arc::new(MemoryFeeds::new(config.feed.cap));
-        let probed = feeds.clone();
-        probes.push(probe("feed_cache", move || {
-            let feeds = probed.clone();
-            async move { feeds.ping().await }
-        }));
-        return Ok((feeds, truth.posts.clone(), truth.graph.clone()));
-    };
-    // One connection manager (it multiplexes and reconnects) for feeds and the post cache.
-    let manager = connect_manager(url.expose_secret())
-        .await
-        .context("REDIS_URL")?;
-    let posts = CachedPosts::new(truth.posts.clone(), manager.clone(), POST_CACHE_TTL);
-    let graph = CachedGraph::new(truth.graph.clone(), manager.clone(), config.feed_ttl);
-    let feeds: Arc<dyn FeedCache> = Arc::new(RedisFeeds::from_manager(
-        manager,
-        config.feed.cap,
-        config.feed_ttl,
-    ));
-    let probed = feeds.clone();
-    probes.push(probe("redis", move || {
-        let feeds = probed.clone();
-        async move { feeds.ping().await }
-    }));
-    Ok((feeds, Arc::new(posts), Arc::new(graph)))
-}
-
-async fn mailer(config: &Config, probes: &mut Vec<Probe>) -> anyhow::Result<Arc<dyn Mailer>> {
-    let Some(url) = &config.smtp_url else {
-        let folder = config.data_dir.join("mail");
-        return Ok(Arc::new(
-            FolderMailer::new(folder, config.mail_from.clone()).await?,
-        ));
-    };
-    let smtp = Arc::new(
-        SmtpMailer::new(url.expose_secret(), config.mail_from.clone()).context("SMTP_URL")?,
-    );
-    let probed = smtp.clone();
-    probes.push(probe("smtp", move || {
-        let smtp = probed.clone();
-        async move { smtp.ping().await }
-    }));
-    Ok(smtp)
-}
-
-fn idempotent<C: Consumer>(inner: C, processed: &Arc<dyn ProcessedEvents>) -> Arc<dyn Consumer> {
-    Arc::new(Idempotent {
-        inner,
-        processed: processed.clone(),
-    })
-}
-
-/// In local mode the token secret is generated once per data folder and kept there, so tokens
-/// survive restarts without anyone having to invent a secret.
-async fn local_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join("jwt_secret");
-    match tokio::fs::read_to_string(&path).await {
-        Ok(secret) if secret.trim().len() >= crate::config::MIN_SECRET_BYTES => {
-            return Ok(SecretString::from(secret.trim().to_owned()));
-        }
-        Ok(_) => anyhow::bail!(
-            "{} is too short; delete it to generate a new one",
-            path.display()
-        ),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err).with_context(|| format!("read {}", path.display())),
-    }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &secret).await?;
-    tracing::info!(path = %path.display(), "generated a local JWT secret");
-    Ok(SecretString::from(secret))
-}
-
-async fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    let mut file = options
-        .open(path)
-        .await
-        .with_context(|| format!("create {}", path.display()))?;
-    tokio::io::AsyncWriteExt::write_all(&mut file, contents.as_bytes()).await?;
+    let mut wiring = Wiring::new(config).await?;
+    wiring.sql().await?;
+    wiring.graph().await?;
     Ok(())
 }
 
@@ -417,7 +159,6 @@ pub struct Server {
 
 impl Server {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        install_crypto_provider();
         let embedded = Embedded::build(config).await?;
         let listener = TcpListener::bind(config.addr)
             .await

@@ -71,7 +71,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ServiceError::Unauthorized)?;
         let user = state
             .ctx
-            .tokens
+            .tokens()?
             .verify(token)
             .map_err(|_| ServiceError::Unauthorized)?;
         Ok(AuthUser(user))

@@ -74,17 +74,15 @@ pub async fn handle_batch(
     }
 }
 
-/// Serves the consumers of `queues` as a Lambda triggered by an Amazon MQ event source.
-pub async fn serve(queues: &[Queue]) -> Result<(), lambda_runtime::Error> {
+/// Serves the consumers `wire` (one of [`super::wire`]'s builders) opens, as a Lambda
+/// triggered by an Amazon MQ event source.
+pub async fn serve<W, Fut>(wire: W) -> Result<(), lambda_runtime::Error>
+where
+    W: FnOnce(crate::config::Config) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<Arc<dyn Consumer>>>>,
+{
     let config = super::start()?;
-    let wiring = super::wiring(&config).await?;
-    let consumers: Vec<Arc<dyn Consumer>> = wiring
-        .consumers()
-        .iter()
-        .filter(|consumer| queues.contains(&consumer.queue()))
-        .cloned()
-        .collect();
-    let consumers = &consumers;
+    let consumers = &wire(config).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<RabbitMqEvent>| async move {
             handle_batch(consumers, &event.payload)

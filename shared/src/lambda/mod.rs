@@ -3,7 +3,9 @@
 
 pub mod authorizer;
 pub mod consumer;
+pub mod wire;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,17 +15,17 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::http::routes::Function;
-use crate::http::{self, AppState, Serve};
-use crate::server::Embedded;
-use crate::services::Relay;
+use crate::http::{self, AppState, Probe, Serve};
+use crate::services::{Context, Relay};
+use crate::wiring::Wiring;
 
-/// The wiring of a function. Unlike the local server, a function never invents a token
-/// secret: every instance must sign and verify with the same one.
-pub async fn wiring(config: &Config) -> anyhow::Result<Embedded> {
-    if config.jwt_secret.is_none() {
-        anyhow::bail!("JWT_SECRET: required outside the local server");
-    }
-    Embedded::build(config).await
+/// What an HTTP function serves with: the ports its routes use, their health checks, and the
+/// relay that publishes what a request wrote (none without a broker: the events then wait in
+/// the outbox for the scheduled relay).
+pub struct HttpWiring {
+    pub ctx: Context,
+    pub probes: Vec<Probe>,
+    pub relay: Option<Relay>,
 }
 
 /// Reads the configuration and sets up JSON logs, as every function starts.
@@ -34,26 +36,35 @@ pub fn start() -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Serves `function`'s routes of the route table through lambda_http; any other route answers
-/// 404 (405 for a method no route of that path has).
-pub async fn serve_http(function: Function) -> Result<(), lambda_http::Error> {
+/// Serves `function`'s routes of the route table through lambda_http, with the ports `wire`
+/// (one of [`wire`]'s builders) opens; any other route answers 404 (405 for a method no route
+/// of that path has).
+pub async fn serve_http<W, Fut>(function: Function, wire: W) -> Result<(), lambda_http::Error>
+where
+    W: FnOnce(Config) -> Fut,
+    Fut: Future<Output = anyhow::Result<HttpWiring>>,
+{
     let config = start()?;
-    let wiring = wiring(&config).await?;
+    let wiring = wire(config).await?;
     lambda_http::run(router(&wiring, function)).await
 }
 
 /// The router of an HTTP function: its routes, then the events the request committed
-/// published before the answer leaves. A Lambda instance is frozen once it has answered, so a relay
-/// running beside the handler would not run until the next request; the scheduled relay
+/// published before the answer leaves. A Lambda instance is frozen once it has answered, so a
+/// relay running beside the handler would not run until the next request; the scheduled relay
 /// publishes whatever this step could not.
-pub fn router(wiring: &Embedded, function: Function) -> axum::Router {
+pub fn router(wiring: &HttpWiring, function: Function) -> axum::Router {
     let state = AppState {
-        probes: Arc::new(wiring.probes().to_vec()),
+        probes: Arc::new(wiring.probes.clone()),
         ctx: wiring.ctx.clone(),
     };
-    let relay = Arc::new(wiring.relay());
+    let router = http::router_for(state, Serve::Function(function));
+    let Some(relay) = wiring.relay.clone() else {
+        return router;
+    };
+    let relay = Arc::new(relay);
     let written = wiring.ctx.outbox_written.clone();
-    http::router_for(state, Serve::Function(function)).layer(axum::middleware::map_response(
+    router.layer(axum::middleware::map_response(
         move |response: axum::response::Response| {
             let (relay, written) = (relay.clone(), written.clone());
             async move {
@@ -81,14 +92,24 @@ async fn publish_written(relay: &Relay, written: &Notify) {
     }
 }
 
-/// Serves the relay as a Lambda on a schedule: each invocation publishes what the outbox holds.
+/// Serves the relay as a Lambda on a schedule: each invocation publishes what the outbox holds
+/// to RabbitMQ (`RABBITMQ_URL` is required).
 pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
     let config = start()?;
-    let wiring = wiring(&config).await?;
-    let wiring = &wiring;
+    let mut wiring = Wiring::new(&config).await?;
+    let outbox = wiring.sql().await?.outbox;
+    let broker = wiring
+        .broker()
+        .context("RABBITMQ_URL: the relay function needs the broker")?;
+    let relay = &Relay {
+        outbox,
+        publisher: broker.publisher,
+        max_attempts: None,
+        batch: 100,
+    };
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let sent = wiring.relay().drain().await.context("relay the outbox")?;
+            let sent = relay.drain().await.context("relay the outbox")?;
             tracing::info!(sent, "outbox relayed");
             Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent }))
         },

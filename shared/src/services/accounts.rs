@@ -19,7 +19,7 @@ pub struct Registration {
 
 #[tracing::instrument(skip_all, fields(username = %input.username))]
 pub async fn register(ctx: &Context, input: Registration) -> ServiceResult<User> {
-    let password_hash = ctx.passwords.hash(&input.password).await?;
+    let password_hash = ctx.passwords()?.hash(&input.password).await?;
     let display_name = input
         .display_name
         .unwrap_or_else(|| DisplayName::from_username(&input.username));
@@ -38,7 +38,7 @@ pub async fn register(ctx: &Context, input: Registration) -> ServiceResult<User>
         display_name: user.display_name.as_str().to_owned(),
     });
     let created = ctx
-        .users
+        .users()?
         .create_user(&user, &event)
         .await
         .map_err(|err| match err {
@@ -55,11 +55,11 @@ pub async fn register(ctx: &Context, input: Registration) -> ServiceResult<User>
 /// in message and in time.
 #[tracing::instrument(skip_all)]
 pub async fn login(ctx: &Context, login: &str, password: &str) -> ServiceResult<IssuedToken> {
-    let credentials = ctx.users.credentials(login).await?;
+    let credentials = ctx.users()?.credentials(login).await?;
     let hash = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let verified = ctx.passwords.verify(password, hash).await?;
+    let verified = ctx.passwords()?.verify(password, hash).await?;
     match credentials {
-        Some(credentials) if verified => Ok(ctx.tokens.issue(credentials.id)?),
+        Some(credentials) if verified => Ok(ctx.tokens()?.issue(credentials.id)?),
         _ => Err(ServiceError::Unauthorized),
     }
 }

@@ -27,7 +27,7 @@ impl Feed {
     async fn authors(self, ctx: &Context) -> anyhow::Result<Vec<UserId>> {
         match self {
             Feed::Home(user) => {
-                let mut authors = ctx.graph.following_ids(user).await?;
+                let mut authors = ctx.graph()?.following_ids(user).await?;
                 authors.push(user);
                 Ok(authors)
             }
@@ -46,7 +46,7 @@ pub async fn home_feed(
 ) -> ServiceResult<Page<Post>> {
     let before = cursor.map(PostId::decode).transpose()?;
     let celebrities = ctx
-        .graph
+        .graph()?
         .followees_with_min_followers(user, ctx.feed.celebrity_threshold)
         .await?;
     page(ctx, Feed::Home(user), &celebrities, before, limit).await
@@ -99,7 +99,7 @@ async fn merged_ids(
     let mut ids = feed_ids(ctx, feed, before, limit).await?;
     if !merged_authors.is_empty() {
         let extra = ctx
-            .posts
+            .posts()?
             .post_ids_by_authors(merged_authors, before, limit)
             .await?;
         ids.extend(extra);
@@ -120,9 +120,11 @@ async fn feed_ids(
     match cached_ids(ctx, feed, before, limit).await {
         Ok(ids) => Ok(ids),
         Err(err) => {
-            tracing::warn!(error = %err, cache = ctx.feeds.name(), "feed cache failed; reading the source of truth");
+            tracing::warn!(error = %err, cache = ctx.feeds()?.name(), "feed cache failed; reading the source of truth");
             let authors = feed.authors(ctx).await?;
-            ctx.posts.post_ids_by_authors(&authors, before, limit).await
+            ctx.posts()?
+                .post_ids_by_authors(&authors, before, limit)
+                .await
         }
     }
 }
@@ -135,17 +137,17 @@ async fn cached_ids(
 ) -> anyhow::Result<Vec<PostId>> {
     let key = feed.key();
     let mut authors = None;
-    let mut ids = match ctx.feeds.ready_page(key, before, limit).await? {
+    let mut ids = match ctx.feeds()?.ready_page(key, before, limit).await? {
         Some(ids) => ids,
         None => {
             let who = feed.authors(ctx).await?;
             let recent = ctx
-                .posts
+                .posts()?
                 .post_ids_by_authors(&who, None, ctx.feed.cap)
                 .await?;
-            ctx.feeds.fill(key, &recent).await?;
+            ctx.feeds()?.fill(key, &recent).await?;
             authors = Some(who);
-            ctx.feeds.page(key, before, limit).await?
+            ctx.feeds()?.page(key, before, limit).await?
         }
     };
     if ids.len() < limit {
@@ -156,7 +158,7 @@ async fn cached_ids(
         };
         let after = ids.last().copied().or(before);
         let older = ctx
-            .posts
+            .posts()?
             .post_ids_by_authors(&who, after, limit - ids.len())
             .await?;
         ids.extend(older);
@@ -170,7 +172,7 @@ async fn hydrate(ctx: &Context, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
         return Ok(Vec::new());
     }
     let mut by_id: HashMap<PostId, Post> = ctx
-        .posts
+        .posts()?
         .posts(ids)
         .await?
         .into_iter()

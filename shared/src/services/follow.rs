@@ -10,7 +10,7 @@ use crate::domain::{
 use super::{Context, ServiceError, ServiceResult};
 
 pub(super) async fn find_user(ctx: &Context, username: &str) -> ServiceResult<User> {
-    ctx.users
+    ctx.users()?
         .user_by_username(username)
         .await?
         .ok_or(ServiceError::NotFound("user not found"))
@@ -34,7 +34,9 @@ async fn target(ctx: &Context, me: UserId, username: &str) -> ServiceResult<User
 pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.acting_user(me).await?;
-    ctx.graph.follow(me, followee.id, Timestamp::now()).await?;
+    ctx.graph()?
+        .follow(me, followee.id, Timestamp::now())
+        .await?;
     record(
         ctx,
         EventPayload::UserFollowed {
@@ -49,7 +51,7 @@ pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<
 #[tracing::instrument(skip(ctx))]
 pub async fn unfollow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
-    ctx.graph.unfollow(me, followee.id).await?;
+    ctx.graph()?.unfollow(me, followee.id).await?;
     record(
         ctx,
         EventPayload::UserUnfollowed {
@@ -61,7 +63,7 @@ pub async fn unfollow(ctx: &Context, me: UserId, username: &str) -> ServiceResul
 }
 
 async fn record(ctx: &Context, payload: EventPayload) -> ServiceResult<()> {
-    ctx.outbox.enqueue(&Event::new(payload)).await?;
+    ctx.outbox()?.enqueue(&Event::new(payload)).await?;
     ctx.event_written();
     Ok(())
 }
@@ -100,8 +102,16 @@ async fn relations(
     let after = cursor.map(RelationCursor::decode).transpose()?;
     let user = find_user(ctx, username).await?;
     let edges = match direction {
-        Direction::Followers => ctx.graph.followers(user.id, after, limit.probe()).await?,
-        Direction::Following => ctx.graph.following(user.id, after, limit.probe()).await?,
+        Direction::Followers => {
+            ctx.graph()?
+                .followers(user.id, after, limit.probe())
+                .await?
+        }
+        Direction::Following => {
+            ctx.graph()?
+                .following(user.id, after, limit.probe())
+                .await?
+        }
     };
     let page = Page::from_probe(edges, limit, |edge: &Relation| {
         RelationCursor {
@@ -112,7 +122,7 @@ async fn relations(
     });
     let ids: Vec<UserId> = page.items.iter().map(|edge| edge.user).collect();
     let mut by_id: HashMap<UserId, UserSummary> = ctx
-        .users
+        .users()?
         .summaries(&ids)
         .await?
         .into_iter()

@@ -46,20 +46,61 @@ impl Default for FeedSettings {
     }
 }
 
-/// Everything a request handler needs, built once per process and shared.
-#[derive(Clone)]
+/// The ports request handlers use, built once per process and shared. A Lambda function wires
+/// only the ports its routes use (`crate::wiring`); the others stay `None`, so the function
+/// neither connects to their servers nor links their adapters. Use cases reach a port through
+/// its accessor, which turns a port the function did not wire into an internal error.
+#[derive(Clone, Default)]
 pub struct Context {
-    pub users: Arc<dyn UserStore>,
-    pub posts: Arc<dyn PostStore>,
-    pub graph: Arc<dyn SocialGraph>,
-    pub feeds: Arc<dyn FeedCache>,
-    pub outbox: Arc<dyn Outbox>,
-    pub passwords: Arc<PasswordHasher>,
-    pub tokens: Arc<TokenService>,
+    pub users: Option<Arc<dyn UserStore>>,
+    pub posts: Option<Arc<dyn PostStore>>,
+    pub graph: Option<Arc<dyn SocialGraph>>,
+    pub feeds: Option<Arc<dyn FeedCache>>,
+    pub outbox: Option<Arc<dyn Outbox>>,
+    pub passwords: Option<Arc<PasswordHasher>>,
+    pub tokens: Option<Arc<TokenService>>,
     pub feed: FeedSettings,
     /// Woken after every write that left an event in the outbox, so that the relay (where one
     /// runs in this process) publishes it at once instead of at its next poll.
     pub outbox_written: Arc<Notify>,
+}
+
+/// The error of a port this process did not wire: a bug in a function's wiring, never the
+/// client's fault.
+fn unwired(port: &str) -> anyhow::Error {
+    anyhow::anyhow!("the {port} port is not wired in this function")
+}
+
+impl Context {
+    pub fn users(&self) -> anyhow::Result<&Arc<dyn UserStore>> {
+        self.users.as_ref().ok_or_else(|| unwired("user store"))
+    }
+
+    pub fn posts(&self) -> anyhow::Result<&Arc<dyn PostStore>> {
+        self.posts.as_ref().ok_or_else(|| unwired("post store"))
+    }
+
+    pub fn graph(&self) -> anyhow::Result<&Arc<dyn SocialGraph>> {
+        self.graph.as_ref().ok_or_else(|| unwired("social graph"))
+    }
+
+    pub fn feeds(&self) -> anyhow::Result<&Arc<dyn FeedCache>> {
+        self.feeds.as_ref().ok_or_else(|| unwired("feed cache"))
+    }
+
+    pub fn outbox(&self) -> anyhow::Result<&Arc<dyn Outbox>> {
+        self.outbox.as_ref().ok_or_else(|| unwired("outbox"))
+    }
+
+    pub fn passwords(&self) -> anyhow::Result<&Arc<PasswordHasher>> {
+        self.passwords
+            .as_ref()
+            .ok_or_else(|| unwired("password hasher"))
+    }
+
+    pub fn tokens(&self) -> anyhow::Result<&Arc<TokenService>> {
+        self.tokens.as_ref().ok_or_else(|| unwired("token service"))
+    }
 }
 
 impl Context {
@@ -70,7 +111,7 @@ impl Context {
     /// A write made for a token's user needs that user to exist: a valid token can outlive its
     /// user's row (a database reset under the same secret), and is then no credential at all.
     async fn acting_user(&self, me: UserId) -> ServiceResult<()> {
-        match self.users.user_by_id(me).await? {
+        match self.users()?.user_by_id(me).await? {
             Some(_) => Ok(()),
             None => Err(ServiceError::Unauthorized),
         }

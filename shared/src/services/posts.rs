@@ -21,7 +21,7 @@ pub async fn create_post(
         post_id: post.id,
         author_id: author,
     });
-    let created = ctx.posts.create_post(&post, &event).await?;
+    let created = ctx.posts()?.create_post(&post, &event).await?;
     ctx.event_written();
     Ok(created)
 }
@@ -31,7 +31,7 @@ pub async fn get_post(ctx: &Context, id: &str) -> ServiceResult<Post> {
     let Ok(id) = id.parse::<PostId>() else {
         return Err(ServiceError::NotFound("post not found"));
     };
-    ctx.posts
+    ctx.posts()?
         .post(id)
         .await?
         .ok_or(ServiceError::NotFound("post not found"))
@@ -49,7 +49,7 @@ pub async fn delete_post(ctx: &Context, me: UserId, id: &str) -> ServiceResult<(
         author_id: me,
     });
     // A concurrent delete may have won the race: the post is gone either way.
-    ctx.posts.delete_post(post.id, &event).await?;
+    ctx.posts()?.delete_post(post.id, &event).await?;
     ctx.event_written();
     Ok(())
 }

@@ -6,7 +6,7 @@ use super::{Context, ServiceError, ServiceResult};
 
 pub async fn profile_by_id(ctx: &Context, id: UserId) -> ServiceResult<Profile> {
     let user = ctx
-        .users
+        .users()?
         .user_by_id(id)
         .await?
         .ok_or(ServiceError::NotFound("user not found"))?;
@@ -20,8 +20,8 @@ pub async fn profile_by_username(ctx: &Context, username: &str) -> ServiceResult
 
 async fn with_counts(ctx: &Context, user: User) -> ServiceResult<Profile> {
     let (counts, posts_count) = tokio::try_join!(
-        ctx.graph.counts(user.id),
-        ctx.posts.count_by_author(user.id)
+        ctx.graph()?.counts(user.id),
+        ctx.posts()?.count_by_author(user.id)
     )?;
     Ok(Profile {
         user,

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 
 use crate::ports::{EventPublisher, Outbox};
 
+#[derive(Clone)]
 pub struct Relay {
     pub outbox: Arc<dyn Outbox>,
     pub publisher: Arc<dyn EventPublisher>,

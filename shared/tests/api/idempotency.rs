@@ -54,7 +54,7 @@ async fn the_same_event_twice_adds_one_feed_entry() -> anyhow::Result<()> {
     let cached = app
         .embedded
         .ctx
-        .feeds
+        .feeds()?
         .page(FeedKey::home(bob_id), None, 100)
         .await?;
     assert_eq!(cached.iter().filter(|id| **id == post_id).count(), 1);

@@ -269,7 +269,7 @@ async fn hybrid_fanout_merges_popular_authors_at_read_time_with(
     let cached = app
         .embedded
         .ctx
-        .feeds
+        .feeds()?
         .page(FeedKey::home(fan1), None, 100)
         .await?;
     assert!(

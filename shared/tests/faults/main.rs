@@ -71,7 +71,7 @@ async fn user_id(app: &TestApp, token: &str) -> anyhow::Result<UserId> {
 async fn cached_home(app: &TestApp, user: UserId) -> anyhow::Result<Vec<PostId>> {
     app.embedded
         .ctx
-        .feeds
+        .feeds()?
         .page(FeedKey::home(user), None, 100)
         .await
 }
@@ -144,7 +144,7 @@ async fn a_flushed_redis_gives_a_complete_feed_on_the_next_read() -> anyhow::Res
     ensure!(
         !app.embedded
             .ctx
-            .feeds
+            .feeds()?
             .is_ready(FeedKey::home(bob_id))
             .await?
     );
@@ -155,7 +155,7 @@ async fn a_flushed_redis_gives_a_complete_feed_on_the_next_read() -> anyhow::Res
     ensure!(
         app.embedded
             .ctx
-            .feeds
+            .feeds()?
             .is_ready(FeedKey::home(bob_id))
             .await?,
         "not rebuilt"

@@ -1,0 +1,210 @@
+//! What each function wires: one builder per function, each asking [`Wiring`] for the parts its
+//! routes (see the route table) or its queues use and nothing else. The binaries pass their
+//! builder to [`super::serve_http`] or [`super::consumer::serve`]; as a binary calls no other
+//! builder, the adapters it does not use are not linked into it.
+//!
+//! | function  | SQL store | graph | Redis (caches, feeds) | broker | mail | tokens |
+//! |-----------|-----------|-------|-----------------------|--------|------|--------|
+//! | register  | users, outbox | | | publishes | | |
+//! | login     | users     |       |                       |        |      | issues |
+//! | profile   | users, posts | counts |                  |        |      | verifies |
+//! | follow    | users, outbox | edges, lists | follow-list cache | publishes | | verifies |
+//! | post      | users, posts | | post cache            | publishes |      | verifies |
+//! | feed-read | users, posts | follows | feeds, caches   |        |      | verifies |
+//! | network   | processed | nodes |                       |        |      |        |
+//! | email     | processed |       |                       |        | sends |       |
+//! | fanout    | posts, processed | followers | feeds, caches |   |      |        |
+
+use std::sync::Arc;
+
+use super::HttpWiring;
+use crate::config::Config;
+use crate::domain::Queue;
+use crate::ports::{Consumer, Outbox};
+use crate::services::{EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
+use crate::wiring::Wiring;
+
+/// The relay an HTTP function runs after a write: to the broker when one is configured.
+fn relay(wiring: &mut Wiring<'_>, outbox: Arc<dyn Outbox>) -> Option<Relay> {
+    let broker = wiring.broker()?;
+    Some(Relay {
+        outbox,
+        publisher: broker.publisher,
+        // A broker's refusals are outages, and an outage delays events, never loses them.
+        max_attempts: None,
+        batch: 100,
+    })
+}
+
+/// `POST /auth/register`: the user and its event in one transaction, then published.
+///
+/// # Errors
+/// A configured server cannot be reached.
+pub async fn register(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        outbox: Some(sql.outbox.clone()),
+        passwords: Some(wiring.passwords()),
+        ..wiring.context()
+    };
+    let relay = relay(&mut wiring, sql.outbox);
+    Ok(HttpWiring {
+        ctx,
+        relay,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// `POST /auth/login`: credentials and tokens.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or the store cannot be reached.
+pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        passwords: Some(wiring.passwords()),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    Ok(HttpWiring {
+        ctx,
+        relay: None,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// Profiles with counts, `/health` and `/openapi.json`. Counts are read from the sources of
+/// truth, so this function needs no Redis.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a store cannot be reached.
+pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        posts: Some(sql.posts),
+        graph: Some(wiring.graph().await?),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    Ok(HttpWiring {
+        ctx,
+        relay: None,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// Follow, unfollow and the follow lists, through the follow-list cache that the writes keep
+/// fresh.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        graph: Some(wiring.cached_graph().await?),
+        outbox: Some(sql.outbox.clone()),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    let relay = relay(&mut wiring, sql.outbox);
+    Ok(HttpWiring {
+        ctx,
+        relay,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// Create, read and delete posts, through the post cache (a delete leaves a tombstone there).
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        posts: Some(wiring.cached_posts().await?),
+        outbox: Some(sql.outbox.clone()),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    let relay = relay(&mut wiring, sql.outbox);
+    Ok(HttpWiring {
+        ctx,
+        relay,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// Home and user feeds.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = crate::services::Context {
+        users: Some(sql.users),
+        posts: Some(wiring.cached_posts().await?),
+        graph: Some(wiring.cached_graph().await?),
+        feeds: Some(wiring.feeds().await?),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    Ok(HttpWiring {
+        ctx,
+        relay: None,
+        probes: wiring.into_probes(),
+    })
+}
+
+/// Queue `network.users`: the user's node in the graph.
+///
+/// # Errors
+/// A configured server cannot be reached.
+pub async fn network(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
+    let mut wiring = Wiring::new(&config).await?;
+    let graph = wiring.graph().await?;
+    Ok(vec![wiring.idempotent(NetworkConsumer { graph }).await?])
+}
+
+/// Queue `email.welcome`: the welcome mail.
+///
+/// # Errors
+/// A configured server cannot be reached, or `SMTP_URL` is malformed.
+pub async fn email(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
+    let mut wiring = Wiring::new(&config).await?;
+    let mailer = wiring.mailer().await?;
+    Ok(vec![wiring.idempotent(EmailConsumer { mailer }).await?])
+}
+
+/// Queues `feed.posts` and `feed.follows`: fan-out, backfill and removal.
+///
+/// # Errors
+/// A configured server cannot be reached.
+pub async fn fanout(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
+    let mut wiring = Wiring::new(&config).await?;
+    let posts = wiring.cached_posts().await?;
+    let graph = wiring.cached_graph().await?;
+    let feeds = wiring.feeds().await?;
+    let mut consumers = Vec::new();
+    for queue in [Queue::FeedPosts, Queue::FeedFollows] {
+        let consumer = FanoutConsumer {
+            queue,
+            posts: posts.clone(),
+            graph: graph.clone(),
+            feeds: feeds.clone(),
+            settings: config.feed,
+        };
+        consumers.push(wiring.idempotent(consumer).await?);
+    }
+    Ok(consumers)
+}

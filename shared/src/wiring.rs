@@ -1,0 +1,403 @@
+//! Wiring: the one place that turns the configuration into adapters behind ports, one part at
+//! a time. The local server asks for every part ([`crate::server::Embedded`]); each Lambda
+//! function asks only for the parts its routes or queues use ([`crate::lambda::wire`]), so it
+//! neither connects to the other servers nor reports them in `/health`, and because it never
+//! calls the other parts' constructors, the linker leaves their adapters (and the crates behind
+//! them) out of its binary.
+//!
+//! Each part registers its health check when it is opened; a part asked for twice is opened
+//! once (the SQL store and the Redis connection are shared by the parts over them).
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::FutureExt as _;
+use rand::RngCore as _;
+use redis::aio::ConnectionManager;
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::Notify;
+
+use crate::adapters::cypher::Neo4jGraph;
+use crate::adapters::folder_mailer::FolderMailer;
+use crate::adapters::memory_feed::MemoryFeeds;
+use crate::adapters::mssql::Mssql;
+use crate::adapters::rabbitmq::{RabbitPublisher, Topology};
+use crate::adapters::redis_feed::{RedisFeeds, connect_manager};
+use crate::adapters::redis_graph::CachedGraph;
+use crate::adapters::redis_posts::CachedPosts;
+use crate::adapters::smtp_mailer::SmtpMailer;
+use crate::adapters::sqlite::Sqlite;
+use crate::config::{Config, GraphBackend};
+use crate::http::Probe;
+use crate::ports::{
+    Consumer, FeedCache, Mailer, Outbox, PostStore, ProcessedEvents, SocialGraph, UserStore,
+};
+use crate::services::{Context, Idempotent, PasswordHasher, TokenService};
+
+/// Posts are cached for hydration for a day: long enough for the hot set, short enough to
+/// keep Redis' memory for feeds.
+const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
+
+/// A health check for `/health`: `ping` run on `target`. The one way every part makes one.
+pub fn probe<T, F, Fut>(name: &'static str, target: Arc<T>, ping: F) -> Probe
+where
+    T: ?Sized + Send + Sync + 'static,
+    F: Fn(Arc<T>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    Probe {
+        name,
+        check: Arc::new(move || ping(target.clone()).boxed()),
+    }
+}
+
+/// One SQL store seen through each of its ports.
+#[derive(Clone)]
+pub struct SqlStores {
+    pub users: Arc<dyn UserStore>,
+    pub posts: Arc<dyn PostStore>,
+    pub outbox: Arc<dyn Outbox>,
+    pub processed: Arc<dyn ProcessedEvents>,
+}
+
+impl<S: UserStore + PostStore + Outbox + ProcessedEvents> From<Arc<S>> for SqlStores {
+    fn from(store: Arc<S>) -> Self {
+        Self {
+            users: store.clone(),
+            posts: store.clone(),
+            outbox: store.clone(),
+            processed: store,
+        }
+    }
+}
+
+/// Where the relay publishes when a broker is configured.
+#[derive(Clone)]
+pub struct Broker {
+    pub publisher: Arc<RabbitPublisher>,
+    pub url: SecretString,
+    pub topology: Topology,
+}
+
+/// The parts opened so far, and their health checks.
+pub struct Wiring<'a> {
+    config: &'a Config,
+    probes: Vec<Probe>,
+    sqlite: Option<Arc<Sqlite>>,
+    sql: Option<SqlStores>,
+    graph: Option<Arc<dyn SocialGraph>>,
+    redis: Option<Option<ConnectionManager>>,
+}
+
+impl<'a> Wiring<'a> {
+    /// Prepares the data folder (SQLite and the mail folder live there); opens nothing yet.
+    ///
+    /// # Errors
+    /// The data folder cannot be created.
+    pub async fn new(config: &'a Config) -> anyhow::Result<Self> {
+        install_crypto_provider();
+        let data_dir = &config.data_dir;
+        tokio::fs::create_dir_all(data_dir)
+            .await
+            .with_context(|| format!("ROOKERY_DATA_DIR: cannot create {}", data_dir.display()))?;
+        Ok(Self {
+            config,
+            probes: Vec::new(),
+            sqlite: None,
+            sql: None,
+            graph: None,
+            redis: None,
+        })
+    }
+
+    pub fn config(&self) -> &'a Config {
+        self.config
+    }
+
+    /// The health checks of the parts opened.
+    pub fn into_probes(self) -> Vec<Probe> {
+        self.probes
+    }
+
+    /// A context with no port wired yet, with this configuration's feed settings.
+    pub fn context(&self) -> Context {
+        Context {
+            feed: self.config.feed,
+            outbox_written: Arc::new(Notify::new()),
+            ..Context::default()
+        }
+    }
+
+    async fn sqlite(&mut self) -> anyhow::Result<Arc<Sqlite>> {
+        if let Some(db) = &self.sqlite {
+            return Ok(db.clone());
+        }
+        let db = Arc::new(Sqlite::open(&self.config.data_dir.join("rookery.db")).await?);
+        self.sqlite = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Users, posts, the outbox and processed events: SQL Server with `DATABASE_URL`, else the
+    /// SQLite file of the data folder.
+    ///
+    /// # Errors
+    /// The database cannot be reached or migrated.
+    pub async fn sql(&mut self) -> anyhow::Result<SqlStores> {
+        if let Some(sql) = &self.sql {
+            return Ok(sql.clone());
+        }
+        let sql = match &self.config.database_url {
+            Some(url) => {
+                let db = Arc::new(Mssql::connect(url.expose_secret()).await?);
+                self.probes
+                    .push(probe("database", db.clone(), |db| async move {
+                        db.ping().await
+                    }));
+                SqlStores::from(db)
+            }
+            None => {
+                let db = self.sqlite().await?;
+                self.probes
+                    .push(probe("database", db.clone(), |db| async move {
+                        db.ping().await
+                    }));
+                SqlStores::from(db)
+            }
+        };
+        self.sql = Some(sql.clone());
+        Ok(sql)
+    }
+
+    /// The follow graph, the source of truth: Neo4j with `NEO4J_URI`, else SQLite.
+    ///
+    /// # Errors
+    /// The graph cannot be reached, or its schema not created.
+    pub async fn graph(&mut self) -> anyhow::Result<Arc<dyn SocialGraph>> {
+        if let Some(graph) = &self.graph {
+            return Ok(graph.clone());
+        }
+        let graph: Arc<dyn SocialGraph> = match &self.config.graph {
+            GraphBackend::Sqlite => self.sqlite().await?,
+            GraphBackend::Neo4j {
+                uri,
+                user,
+                password,
+            } => {
+                let graph = Arc::new(
+                    Neo4jGraph::connect(uri, user, password.expose_secret())
+                        .await
+                        .context("NEO4J_URI")?,
+                );
+                self.probes
+                    .push(probe("neo4j", graph.clone(), |graph| async move {
+                        graph.ping().await
+                    }));
+                graph
+            }
+        };
+        self.graph = Some(graph.clone());
+        Ok(graph)
+    }
+
+    /// One Redis connection manager (it multiplexes and reconnects) for feeds and caches, when
+    /// `REDIS_URL` is set.
+    async fn redis(&mut self) -> anyhow::Result<Option<ConnectionManager>> {
+        if let Some(redis) = &self.redis {
+            return Ok(redis.clone());
+        }
+        let redis = match &self.config.redis_url {
+            Some(url) => {
+                let manager = connect_manager(url.expose_secret())
+                    .await
+                    .context("REDIS_URL")?;
+                self.probes.push(probe(
+                    "redis",
+                    Arc::new(manager.clone()),
+                    |redis| async move {
+                        let mut redis = ConnectionManager::clone(&redis);
+                        redis::cmd("PING")
+                            .query_async::<()>(&mut redis)
+                            .await
+                            .context("Redis PING")
+                    },
+                ));
+                Some(manager)
+            }
+            None => None,
+        };
+        self.redis = Some(redis.clone());
+        Ok(redis)
+    }
+
+    /// Posts as readers see them: behind the Redis post cache when `REDIS_URL` is set.
+    ///
+    /// # Errors
+    /// The store or Redis cannot be reached.
+    pub async fn cached_posts(&mut self) -> anyhow::Result<Arc<dyn PostStore>> {
+        let posts = self.sql().await?.posts;
+        Ok(match self.redis().await? {
+            Some(manager) => Arc::new(CachedPosts::new(posts, manager, POST_CACHE_TTL)),
+            None => posts,
+        })
+    }
+
+    /// The graph as readers see it: follow lists cached in Redis when `REDIS_URL` is set.
+    ///
+    /// # Errors
+    /// The graph or Redis cannot be reached.
+    pub async fn cached_graph(&mut self) -> anyhow::Result<Arc<dyn SocialGraph>> {
+        let graph = self.graph().await?;
+        Ok(match self.redis().await? {
+            Some(manager) => Arc::new(CachedGraph::new(graph, manager, self.config.feed_ttl)),
+            None => graph,
+        })
+    }
+
+    /// Home and user feeds: sorted sets in Redis when `REDIS_URL` is set, else in memory.
+    ///
+    /// # Errors
+    /// Redis cannot be reached.
+    pub async fn feeds(&mut self) -> anyhow::Result<Arc<dyn FeedCache>> {
+        let cap = self.config.feed.cap;
+        let Some(manager) = self.redis().await? else {
+            let feeds = Arc::new(MemoryFeeds::new(cap));
+            self.probes
+                .push(probe("feed_cache", feeds.clone(), |feeds| async move {
+                    feeds.ping().await
+                }));
+            return Ok(feeds);
+        };
+        Ok(Arc::new(RedisFeeds::from_manager(
+            manager,
+            cap,
+            self.config.feed_ttl,
+        )))
+    }
+
+    /// Welcome mails: over SMTP with `SMTP_URL`, else as files in the data folder.
+    ///
+    /// # Errors
+    /// A malformed `SMTP_URL`, or a mail folder that cannot be created.
+    pub async fn mailer(&mut self) -> anyhow::Result<Arc<dyn Mailer>> {
+        let from = self.config.mail_from.clone();
+        let Some(url) = &self.config.smtp_url else {
+            let folder = self.config.data_dir.join("mail");
+            return Ok(Arc::new(FolderMailer::new(folder, from).await?));
+        };
+        let smtp = Arc::new(SmtpMailer::new(url.expose_secret(), from).context("SMTP_URL")?);
+        self.probes
+            .push(probe("smtp", smtp.clone(), |smtp| async move {
+                smtp.ping().await
+            }));
+        Ok(smtp)
+    }
+
+    /// RabbitMQ, when `RABBITMQ_URL` is set: the publisher the relay hands events to.
+    pub fn broker(&mut self) -> Option<Broker> {
+        let url = self.config.rabbitmq_url.clone()?;
+        let topology = Topology::new(self.config.rabbitmq_namespace.as_deref())
+            .expiring(self.config.rabbitmq_queue_expiry);
+        let publisher = Arc::new(RabbitPublisher::new(url.expose_secret(), topology.clone()));
+        self.probes
+            .push(probe("event_bus", publisher.clone(), |bus| async move {
+                crate::ports::EventPublisher::ping(bus.as_ref()).await
+            }));
+        Some(Broker {
+            publisher,
+            url,
+            topology,
+        })
+    }
+
+    /// bcrypt at the configured cost, on its own threads.
+    pub fn passwords(&self) -> Arc<PasswordHasher> {
+        Arc::new(PasswordHasher::new(self.config.bcrypt_cost))
+    }
+
+    /// Tokens signed with `JWT_SECRET`. A function never invents a secret: every instance must
+    /// sign and verify with the same one.
+    ///
+    /// # Errors
+    /// `JWT_SECRET` is unset.
+    pub fn tokens(&self) -> anyhow::Result<Arc<TokenService>> {
+        let secret = self
+            .config
+            .jwt_secret
+            .as_ref()
+            .context("JWT_SECRET: required outside the local server")?;
+        Ok(self.token_service(secret))
+    }
+
+    /// Tokens signed with `JWT_SECRET`, or (the local server) with a secret generated once and
+    /// kept in the data folder, so tokens survive restarts without anyone inventing a secret.
+    ///
+    /// # Errors
+    /// The secret file cannot be read or written.
+    pub async fn local_tokens(&self) -> anyhow::Result<Arc<TokenService>> {
+        let secret = match &self.config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => local_secret(&self.config.data_dir).await?,
+        };
+        Ok(self.token_service(&secret))
+    }
+
+    fn token_service(&self, secret: &SecretString) -> Arc<TokenService> {
+        Arc::new(TokenService::new(
+            secret.expose_secret().as_bytes(),
+            self.config.jwt_ttl,
+        ))
+    }
+
+    /// `inner` behind the record of processed events, so a redelivered event is done once.
+    ///
+    /// # Errors
+    /// The SQL store cannot be opened.
+    pub async fn idempotent<C: Consumer>(&mut self, inner: C) -> anyhow::Result<Arc<dyn Consumer>> {
+        let processed = self.sql().await?.processed;
+        Ok(Arc::new(Idempotent { inner, processed }))
+    }
+}
+
+/// Chooses rustls' crypto provider once per process. Two are linked (ring, and aws-lc-rs through
+/// tiberius), and rustls then panics in `ClientConfig::builder()` (neo4rs over `neo4j+s://`)
+/// unless one was installed. Installing again is refused harmlessly.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+async fn local_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
+    let path = data_dir.join("jwt_secret");
+    match tokio::fs::read_to_string(&path).await {
+        Ok(secret) if secret.trim().len() >= crate::config::MIN_SECRET_BYTES => {
+            return Ok(SecretString::from(secret.trim().to_owned()));
+        }
+        Ok(_) => anyhow::bail!(
+            "{} is too short; delete it to generate a new one",
+            path.display()
+        ),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("read {}", path.display())),
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &secret).await?;
+    tracing::info!(path = %path.display(), "generated a local JWT secret");
+    Ok(SecretString::from(secret))
+}
+
+async fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .await
+        .with_context(|| format!("create {}", path.display()))?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, contents.as_bytes()).await?;
+    Ok(())
+}
