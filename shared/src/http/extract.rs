@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::problem::Problem;
 use crate::domain::{Limit, UserId, ValidationError};
-use crate::services::ServiceError;
+use crate::services::{ErrorCode, ServiceError};
 
 /// Bodies larger than this get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -25,6 +25,7 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::BodyTooLarge,
             "the request body is larger than 64 KiB",
         )
         .into_response()
@@ -89,9 +90,15 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
         let bytes = to_bytes(request.into_body(), BODY_LIMIT)
             .await
-            .map_err(|_| ServiceError::BadRequest("the body could not be read".into()))?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|err| ServiceError::BadRequest(format!("malformed JSON: {err}")))?;
+            .map_err(|_| {
+                ServiceError::BadRequest(
+                    ErrorCode::MalformedJson,
+                    "the body could not be read".into(),
+                )
+            })?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
+            ServiceError::BadRequest(ErrorCode::MalformedJson, format!("malformed JSON: {err}"))
+        })?;
         match value {
             Value::Object(map) => Ok(Self(map)),
             _ => Err(ValidationError::new("body", "must be a JSON object").into()),
@@ -127,7 +134,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ServiceError::BadRequest("malformed query string".into()))?;
+            .map_err(|_| {
+                ServiceError::BadRequest(ErrorCode::MalformedQuery, "malformed query string".into())
+            })?;
         Ok(Self {
             limit: Limit::parse(params.get("limit").map(String::as_str))?,
             cursor: params.get("cursor").cloned(),

@@ -19,7 +19,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::services::Context;
+use crate::services::{Context, ErrorCode};
 use problem::Problem;
 use routes::{Function, ROUTES, Route};
 
@@ -139,17 +139,19 @@ pub fn router_for(state: AppState, serve: Serve) -> Router {
 async fn served_elsewhere() -> Problem {
     Problem::new(
         StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
         "no such route here: another function serves it",
     )
 }
 
 async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "no such route")
+    Problem::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such route")
 }
 
 async fn method_not_allowed() -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
         "this route does not take that method",
     )
 }

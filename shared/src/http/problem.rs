@@ -5,10 +5,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::services::ServiceError;
+use crate::services::{ErrorCode, ServiceError};
 
 /// `application/problem+json` body. `type` is `about:blank`, so `title` is the status phrase
-/// and `detail` says what went wrong; validation problems also name the `field`.
+/// and `detail` says what went wrong, for people; `code` names the cause for programs (see
+/// [`ErrorCode`]); validation problems also name the `field`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -16,17 +17,19 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    pub code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'static str>,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
+            code,
             field: None,
         }
     }
@@ -55,24 +58,29 @@ impl IntoResponse for Problem {
 
 impl From<ServiceError> for Problem {
     fn from(err: ServiceError) -> Self {
+        let code = err.code();
         match err {
             ServiceError::Invalid(invalid) => Problem {
                 field: Some(invalid.field),
-                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, invalid.to_string())
+                ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, code, invalid.to_string())
             },
-            ServiceError::BadRequest(detail) => Problem::new(StatusCode::BAD_REQUEST, detail),
+            ServiceError::BadRequest(_, detail) => {
+                Problem::new(StatusCode::BAD_REQUEST, code, detail)
+            }
             ServiceError::Unauthorized => Problem::new(
                 StatusCode::UNAUTHORIZED,
+                code,
                 "the credentials are missing or invalid",
             ),
-            ServiceError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, detail),
-            ServiceError::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, detail),
-            ServiceError::Conflict(detail) => Problem::new(StatusCode::CONFLICT, detail),
+            ServiceError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, code, detail),
+            ServiceError::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, code, detail),
+            ServiceError::Conflict(_, detail) => Problem::new(StatusCode::CONFLICT, code, detail),
             ServiceError::Unexpected(cause) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = %format!("{cause:#}"), "request failed");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
+                    code,
                     "an unexpected error occurred",
                 )
             }
@@ -94,21 +102,36 @@ mod tests {
     #[test]
     fn statuses_map_once() {
         let cases = [
-            (ServiceError::from(ValidationError::new("x", "bad")), 422),
-            (ServiceError::BadRequest("b".into()), 400),
-            (ServiceError::Unauthorized, 401),
-            (ServiceError::Forbidden("f"), 403),
-            (ServiceError::NotFound("n"), 404),
-            (ServiceError::Conflict("c"), 409),
+            (
+                ServiceError::from(ValidationError::new("x", "bad")),
+                422,
+                "invalid_field",
+            ),
+            (
+                ServiceError::BadRequest(ErrorCode::MalformedJson, "b".into()),
+                400,
+                "malformed_json",
+            ),
+            (ServiceError::Unauthorized, 401, "unauthorized"),
+            (ServiceError::Forbidden("f"), 403, "forbidden"),
+            (ServiceError::NotFound("n"), 404, "not_found"),
+            (
+                ServiceError::Conflict(ErrorCode::EmailTaken, "c"),
+                409,
+                "email_taken",
+            ),
             (
                 ServiceError::Unexpected(anyhow::anyhow!("secret cause")),
                 500,
+                "internal",
             ),
         ];
-        for (err, status) in cases {
+        for (err, status, code) in cases {
             let problem = Problem::from(err);
             assert_eq!(problem.status, status);
             assert!(!problem.detail.contains("secret cause"));
+            let json = serde_json::to_value(&problem).unwrap_or_default();
+            assert_eq!(json["code"], code, "{json}");
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::{
 use crate::ports::CreateUserError;
 
 use super::auth::IssuedToken;
-use super::{Context, ServiceError, ServiceResult};
+use super::{Context, ErrorCode, ServiceError, ServiceResult};
 
 /// A registration whose every field is valid.
 #[derive(Debug)]
@@ -42,8 +42,12 @@ pub async fn register(ctx: &Context, input: Registration) -> ServiceResult<User>
         .create_user(&user, &event)
         .await
         .map_err(|err| match err {
-            CreateUserError::UsernameTaken => ServiceError::Conflict("username is taken"),
-            CreateUserError::EmailTaken => ServiceError::Conflict("email is taken"),
+            CreateUserError::UsernameTaken => {
+                ServiceError::Conflict(ErrorCode::UsernameTaken, "username is taken")
+            }
+            CreateUserError::EmailTaken => {
+                ServiceError::Conflict(ErrorCode::EmailTaken, "email is taken")
+            }
             CreateUserError::Other(err) => ServiceError::Unexpected(err),
         })?;
     ctx.event_written();

@@ -3,14 +3,46 @@
 
 use crate::domain::{CursorError, ValidationError};
 
+/// The stable, machine-readable name of a problem, served as the `code` member of every
+/// problem+json answer beside the human `detail`. Clients branch on it; it never changes for
+/// a given cause, whatever the wording of `detail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 422: a field is missing or invalid; `field` names it.
+    InvalidField,
+    /// 400: the body is not JSON, or could not be read.
+    MalformedJson,
+    /// 400: the query string could not be parsed.
+    MalformedQuery,
+    /// 400: a cursor the API did not issue.
+    InvalidCursor,
+    /// 401: missing, malformed, expired or forged credentials (one code for every cause).
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    Forbidden,
+    /// 404: no such user, post or route.
+    NotFound,
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 409: the username is taken (in any letter case).
+    UsernameTaken,
+    /// 409: the e-mail address is taken.
+    EmailTaken,
+    /// 413: the body is over 64 KiB.
+    BodyTooLarge,
+    /// 500: the cause is logged, never shown.
+    Internal,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     /// A field failed validation (422); the detail names the field.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// The request could not be read at all (400): malformed JSON, a foreign cursor.
-    #[error("{0}")]
-    BadRequest(String),
+    #[error("{1}")]
+    BadRequest(ErrorCode, String),
     /// No valid credentials (401). One message for every cause, by design.
     #[error("invalid credentials")]
     Unauthorized,
@@ -21,8 +53,8 @@ pub enum ServiceError {
     #[error("{0}")]
     NotFound(&'static str),
     /// The request clashes with existing state (409).
-    #[error("{0}")]
-    Conflict(&'static str),
+    #[error("{1}")]
+    Conflict(ErrorCode, &'static str),
     /// Anything else (500); the cause is logged, never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -30,7 +62,21 @@ pub enum ServiceError {
 
 impl From<CursorError> for ServiceError {
     fn from(err: CursorError) -> Self {
-        ServiceError::BadRequest(format!("cursor: {err}"))
+        ServiceError::BadRequest(ErrorCode::InvalidCursor, format!("cursor: {err}"))
+    }
+}
+
+impl ServiceError {
+    /// The stable code of this error, for the problem's `code` member.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Invalid(_) => ErrorCode::InvalidField,
+            Self::BadRequest(code, _) | Self::Conflict(code, _) => *code,
+            Self::Unauthorized => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Unexpected(_) => ErrorCode::Internal,
+        }
     }
 }
 

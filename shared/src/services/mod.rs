@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 pub use accounts::{Registration, login, register};
 pub use auth::{IssuedToken, PasswordHasher, TokenService};
 pub use consumers::{EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, welcome_mail};
-pub use error::{ServiceError, ServiceResult};
+pub use error::{ErrorCode, ServiceError, ServiceResult};
 pub use feed::{home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
 pub use posts::{create_post, delete_post, get_post};

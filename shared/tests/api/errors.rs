@@ -43,7 +43,7 @@ async fn malformed_json_is_400_and_missing_fields_422() -> anyhow::Result<()> {
                 .body("{\"username\": "),
         )
         .await?;
-    reply.problem(400)?;
+    reply.problem_code(400, "malformed_json")?;
     let reply = app
         .raw(app.client.post(app.url("/auth/login")).body(""))
         .await?;
@@ -140,11 +140,11 @@ async fn conflicts_ignore_letter_case_and_change_nothing() -> anyhow::Result<()>
     let same_name = register_body("aNN", "other@example.com", "correct horse");
     app.send(Method::POST, "/auth/register", None, Some(same_name))
         .await?
-        .problem(409)?;
+        .problem_code(409, "username_taken")?;
     let same_mail = register_body("other", "ANN@EXAMPLE.COM", "correct horse");
     app.send(Method::POST, "/auth/register", None, Some(same_mail))
         .await?
-        .problem(409)?;
+        .problem_code(409, "email_taken")?;
     app.get("/users/other", None).await?.problem(404)?;
     // The original password still works, and no extra mail went out.
     app.login("ann@example.com", "correct horse").await?;
@@ -290,7 +290,7 @@ async fn post_rules_permissions_and_pages() -> anyhow::Result<()> {
     app.get("/feed?limit=100", Some(&ann)).await?.ok(200)?;
     app.get("/feed?cursor=garbage", Some(&ann))
         .await?
-        .problem(400)?;
+        .problem_code(400, "invalid_cursor")?;
     app.get("/users/ann/posts?cursor=%21%21", None)
         .await?
         .problem(400)?;

@@ -79,6 +79,35 @@ impl Reply {
             "status member in {}",
             self.body
         );
+        let codes: &[&str] = match status {
+            400 => &["malformed_json", "malformed_query", "invalid_cursor"],
+            401 => &["unauthorized"],
+            403 => &["forbidden"],
+            404 => &["not_found"],
+            405 => &["method_not_allowed"],
+            409 => &["username_taken", "email_taken"],
+            413 => &["body_too_large"],
+            422 => &["invalid_field"],
+            _ => &["internal"],
+        };
+        anyhow::ensure!(
+            self.body["code"]
+                .as_str()
+                .is_some_and(|code| codes.contains(&code)),
+            "code member {} is not one of {codes:?} for {status}",
+            self.body["code"]
+        );
+        Ok(self)
+    }
+
+    /// Asserts a problem+json response with `status` and the stable `code`.
+    pub fn problem_code(&self, status: u16, code: &str) -> anyhow::Result<&Self> {
+        self.problem(status)?;
+        anyhow::ensure!(
+            self.body["code"] == code,
+            "code {} is not {code}",
+            self.body["code"]
+        );
         Ok(self)
     }
 
