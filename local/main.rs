@@ -1,5 +1,6 @@
 //! `cargo run --release`: the whole Rookery API on one port, with no services to install.
-//! `cargo run --release -- migrate`: apply the configured stores' migrations and exit.
+//! `cargo run --release -- migrate`: apply the configured stores' migrations and graph schema,
+//! declare the broker's queues (with `RABBITMQ_URL`), and exit.
 
 use rookery::config::Config;
 use rookery::server::{Server, shutdown_signal};
@@ -12,7 +13,7 @@ async fn main() -> anyhow::Result<()> {
         None | Some("serve") => serve(&config).await,
         Some("migrate") => {
             rookery::server::migrate(&config).await?;
-            tracing::info!("migrations applied");
+            tracing::info!("migrations applied, graph schema and broker topology in place");
             Ok(())
         }
         Some(other) => anyhow::bail!("unknown command {other:?}: expected serve or migrate"),

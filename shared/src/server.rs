@@ -140,14 +140,23 @@ impl Embedded {
 }
 
 /// Applies every configured store's migrations (SQLite, SQL Server) and graph schema
-/// (constraints and indexes), then returns: `rookery migrate`. Start-up does the same.
+/// (constraints and indexes) and, with `RABBITMQ_URL`, declares the broker's exchanges and
+/// queues, then returns: `rookery migrate`. Start-up and the first publish do the same; a
+/// deployment runs it first, because the MQ event sources need their queues to exist.
 ///
 /// # Errors
-/// A store cannot be reached or migrated.
+/// A store or the broker cannot be reached, or refuses the change.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     let mut wiring = Wiring::new(config).await?;
     wiring.sql().await?;
     wiring.graph().await?;
+    if let Some(broker) = wiring.broker() {
+        broker
+            .publisher
+            .declare_topology()
+            .await
+            .context("RABBITMQ_URL: declare the exchanges and queues")?;
+    }
     Ok(())
 }
 

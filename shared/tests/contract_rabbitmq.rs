@@ -221,3 +221,40 @@ async fn published_messages_carry_the_event_id_and_persist() -> anyhow::Result<(
     assert_eq!(Event::from_json(&got.delivery.data)?, event);
     Ok(())
 }
+
+/// `rookery migrate` with `RABBITMQ_URL` declares every queue and its dead-letter queue before
+/// anything is published: a deployment runs it before the MQ event sources, which need them.
+#[tokio::test]
+async fn migrate_declares_every_queue() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let namespace = format!("m{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let vars = std::collections::HashMap::from([
+        ("ROOKERY_DATA_DIR", data.path().display().to_string()),
+        ("RABBITMQ_URL", broker_url()),
+        ("RABBITMQ_NAMESPACE", namespace.clone()),
+        ("RABBITMQ_QUEUE_EXPIRY_SECONDS", "60".to_owned()),
+    ]);
+    let config = rookery::config::Config::from_lookup(|name| vars.get(name).cloned())?;
+    let topology = Topology::new(Some(&namespace));
+    // A passive declaration of a missing queue closes its channel: one channel for each look.
+    let (_before, before) = channel().await?;
+    ensure!(
+        depth(&before, &topology.queue(Queue::EmailWelcome))
+            .await
+            .is_err(),
+        "the queue existed before migrate"
+    );
+    rookery::server::migrate(&config).await?;
+    let (_after, after) = channel().await?;
+    for queue in Queue::ALL {
+        ensure!(
+            depth(&after, &topology.queue(queue)).await? == 0,
+            "{queue:?}"
+        );
+        ensure!(
+            depth(&after, &topology.dead_letter_queue(queue)).await? == 0,
+            "{queue:?} dead letters"
+        );
+    }
+    Ok(())
+}

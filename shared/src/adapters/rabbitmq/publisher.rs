@@ -49,6 +49,16 @@ impl RabbitPublisher {
         Ok(channel)
     }
 
+    /// Declares the exchanges and queues (what the first publish would do). Deployments run it
+    /// before the MQ event sources are created, as those need their queues to exist.
+    ///
+    /// # Errors
+    /// The broker cannot be reached, or refuses a declaration (quorum queues need RabbitMQ
+    /// 3.13 or newer on Amazon MQ).
+    pub async fn declare_topology(&self) -> anyhow::Result<()> {
+        self.channel().await.map(|_| ())
+    }
+
     async fn forget_channel(&self) {
         *self.link.lock().await = None;
     }
