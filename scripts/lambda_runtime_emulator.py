@@ -189,8 +189,11 @@ class Run:
 
 
 def function_env(name: str, api: str, data_dir: Path) -> dict[str, str]:
-    """A clean environment: nothing inherited selects Redis, RabbitMQ or SMTP."""
-    return {
+    """A clean environment: nothing inherited selects Redis, RabbitMQ or SMTP, except for the
+    relay, which publishes to RabbitMQ or nowhere: it gets the loopback broker (TEST_RABBITMQ_URL,
+    default guest@127.0.0.1:5672; scripts/services starts it), in a namespace of its own whose
+    queues expire."""
+    env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "RUST_LOG": os.environ.get("RUST_LOG", "info"),
         "AWS_LAMBDA_RUNTIME_API": api,
@@ -204,6 +207,11 @@ def function_env(name: str, api: str, data_dir: Path) -> dict[str, str]:
         "ROOKERY_DATA_DIR": str(data_dir),
         "BCRYPT_COST": "4",
     }
+    if name == "relay":
+        env["RABBITMQ_URL"] = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+        env["RABBITMQ_NAMESPACE"] = "bench-startup"
+        env["RABBITMQ_QUEUE_EXPIRY_SECONDS"] = "300"
+    return env
 
 
 def memory_kib(pid: int) -> tuple[int | None, int | None]:
@@ -500,8 +508,8 @@ def markdown(report: dict) -> str:
         " binary against a fresh local Runtime API (scripts/lambda_runtime_emulator.py) holding one event;"
         " *first answer* is spawn to the arrival of its `/response`, *init* spawn to its first `GET /next`,"
         " RSS is VmRSS right after the answer. p90 is nearest-rank. Environment: only the Lambda variables,"
-        " JWT_SECRET, ROOKERY_DATA_DIR, BCRYPT_COST=4 and RUST_LOG=info: no REDIS_URL, RABBITMQ_URL or"
-        " SMTP_URL, so the embedded adapters (SQLite, in-process bus, memory feeds, mail to a folder).",
+        " JWT_SECRET, ROOKERY_DATA_DIR, BCRYPT_COST=4 and RUST_LOG=info: no REDIS_URL, RABBITMQ_URL (but for the relay) or"
+        " SMTP_URL, so the embedded adapters (SQLite, memory feeds, mail to a folder; events wait in the outbox).",
         f"- Targets of the benchmark issue: first answer under {TARGET_MS:g} ms (judged on the median, every run"
         " answered), binary under 10 MB (read as 10,000,000 bytes).",
     ]
