@@ -1,12 +1,18 @@
-//! Response bodies of the HTTP contract (DESIGN section 4), with their OpenAPI schemas.
+//! Request and response bodies of the HTTP contract (DESIGN section 4), with their OpenAPI
+//! schemas. A request body is read into its type by [`JsonBody`](super::extract::JsonBody) and
+//! turned into domain values once, by its `into_domain`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{Page, Post, Profile, User, UserSummary};
-use crate::services::IssuedToken;
+use super::extract::RequestBody;
+use crate::domain::{
+    DisplayName, Email, Page, Password, Post, PostContent, Profile, User, UserSummary, Username,
+    ValidationError,
+};
+use crate::services::{IssuedToken, Registration};
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3 to 30 of `[A-Za-z0-9_]`.
     pub username: String,
@@ -14,20 +20,58 @@ pub struct RegisterRequest {
     /// 8 to 72 bytes.
     pub password: String,
     /// 1 to 50 characters; defaults to the username.
+    #[serde(default)]
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+impl RequestBody for RegisterRequest {
+    const FIELDS: &'static [&'static str] = &["username", "email", "password", "display_name"];
+}
+
+impl RegisterRequest {
+    /// # Errors
+    /// The first invalid field, named.
+    pub fn into_domain(self) -> Result<Registration, ValidationError> {
+        Ok(Registration {
+            username: Username::parse(&self.username)?,
+            email: Email::parse(&self.email)?,
+            password: Password::parse(&self.password)?,
+            display_name: self
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// Username or e-mail address.
     pub login: String,
     pub password: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+impl RequestBody for LoginRequest {
+    const FIELDS: &'static [&'static str] = &["login", "password"];
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewPostRequest {
     /// 1 to 280 characters after trimming.
     pub content: String,
+}
+
+impl RequestBody for NewPostRequest {
+    const FIELDS: &'static [&'static str] = &["content"];
+}
+
+impl NewPostRequest {
+    /// # Errors
+    /// The content is empty or over 280 characters after trimming.
+    pub fn into_domain(self) -> Result<PostContent, ValidationError> {
+        PostContent::parse(&self.content)
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

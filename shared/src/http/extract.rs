@@ -9,7 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::AppState;
 use super::problem::Problem;
@@ -79,12 +80,19 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// A JSON body, checked for syntax only (400); fields are read with [`JsonObject::required`]
-/// and [`JsonObject::optional`] (422), so that a missing and an invalid field answer alike.
+/// A request body of type `T`, read in the contract's order: JSON syntax first (400), then
+/// each field into `T` (422 naming the field: missing, `null` where a value is required, or of
+/// the wrong type). `T` is the type the OpenAPI document describes the body with, so the
+/// document and the parser cannot disagree; the handler then turns it into domain types once.
 #[derive(Debug)]
-pub struct JsonObject(Map<String, Value>);
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
+/// A request body type: its fields, by the names clients send.
+pub trait RequestBody: DeserializeOwned {
+    const FIELDS: &'static [&'static str];
+}
+
+impl<S: Send + Sync, T: RequestBody> FromRequest<S> for JsonBody<T> {
     type Rejection = ServiceError;
 
     async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
@@ -99,26 +107,40 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
         let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
             ServiceError::BadRequest(ErrorCode::MalformedJson, format!("malformed JSON: {err}"))
         })?;
-        match value {
-            Value::Object(map) => Ok(Self(map)),
-            _ => Err(ValidationError::new("body", "must be a JSON object").into()),
+        if !value.is_object() {
+            return Err(ValidationError::new("body", "must be a JSON object").into());
         }
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|err| field_error::<T>(&err).into())
     }
 }
 
-impl JsonObject {
-    pub fn required(&self, field: &'static str) -> Result<&str, ValidationError> {
-        self.optional(field)?
-            .ok_or_else(|| ValidationError::new(field, "is required"))
-    }
-
-    pub fn optional(&self, field: &'static str) -> Result<Option<&str>, ValidationError> {
-        match self.0.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
-            Some(_) => Err(ValidationError::new(field, "must be a string")),
+/// The 422 of a field that did not deserialize. serde names a missing field only in its
+/// message ("missing field `x`", at the object's own path); any other failure has the field's
+/// path.
+fn field_error<T: RequestBody>(
+    err: &serde_path_to_error::Error<serde_json::Error>,
+) -> ValidationError {
+    let message = err.inner().to_string();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let path = err.path().iter().next().map(ToString::to_string);
+    let named = missing.map(str::to_owned).or(path);
+    let field = T::FIELDS
+        .iter()
+        .copied()
+        .find(|f| named.as_deref() == Some(*f))
+        .unwrap_or("body");
+    let reason = match message.split_once(", expected ") {
+        _ if missing.is_some() || message.starts_with("invalid type: null") => {
+            "is required".to_owned()
         }
-    }
+        Some((_, expected)) => format!("must be {expected}"),
+        None => message,
+    };
+    ValidationError::new(field, reason)
 }
 
 /// `?limit=` and `?cursor=`; an out-of-range limit is 422, never clamped.
@@ -141,5 +163,54 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
             limit: Limit::parse(params.get("limit").map(String::as_str))?,
             cursor: params.get("cursor").cloned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use crate::http::dto::{LoginRequest, RegisterRequest};
+
+    async fn read<T: RequestBody>(body: &'static str) -> Result<T, (u16, Option<&'static str>)> {
+        let request = Request::builder()
+            .body(Body::from(body))
+            .unwrap_or_default();
+        match JsonBody::<T>::from_request(request, &()).await {
+            Ok(JsonBody(value)) => Ok(value),
+            Err(ServiceError::Invalid(invalid)) => Err((422, Some(invalid.field))),
+            Err(ServiceError::BadRequest(..)) => Err((400, None)),
+            Err(_) => Err((500, None)),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_is_checked_for_syntax_then_each_field_by_name() {
+        let ok = read::<LoginRequest>(r#"{"login": "ann", "password": "pw", "extra": 1}"#).await;
+        assert!(ok.is_ok_and(|l| l.login == "ann" && l.password == "pw"));
+        assert_eq!(
+            read::<LoginRequest>(r#"{"login": "#).await.err(),
+            Some((400, None))
+        );
+        assert_eq!(read::<LoginRequest>("").await.err(), Some((400, None)));
+        assert_eq!(
+            read::<LoginRequest>("[1]").await.err(),
+            Some((422, Some("body")))
+        );
+        let missing = read::<LoginRequest>(r#"{"login": "ann"}"#).await;
+        assert_eq!(missing.err(), Some((422, Some("password"))));
+        let null = read::<LoginRequest>(r#"{"login": null, "password": "pw"}"#).await;
+        assert_eq!(null.err(), Some((422, Some("login"))));
+        let number = read::<LoginRequest>(r#"{"login": "ann", "password": 5}"#).await;
+        assert_eq!(number.err(), Some((422, Some("password"))));
+        let optional = read::<RegisterRequest>(
+            r#"{"username": "ann", "email": "a@b.co", "password": "x", "display_name": null}"#,
+        )
+        .await;
+        assert!(optional.is_ok_and(|r| r.display_name.is_none()));
+        let wrong = read::<RegisterRequest>(
+            r#"{"username": "ann", "email": "a@b.co", "password": "x", "display_name": 3}"#,
+        )
+        .await;
+        assert_eq!(wrong.err(), Some((422, Some("display_name"))));
     }
 }

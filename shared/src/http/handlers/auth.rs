@@ -2,12 +2,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::domain::{DisplayName, Email, Password, Username};
 use crate::http::AppState;
 use crate::http::dto::{LoginRequest, RegisterRequest, RegisteredUser, TokenResponse};
-use crate::http::extract::JsonObject;
+use crate::http::extract::JsonBody;
 use crate::http::problem::Problem;
-use crate::services::{self, Registration, ServiceError};
+use crate::services::{self, ServiceError};
 
 #[utoipa::path(
     post, path = "/auth/register", tag = "auth",
@@ -22,18 +21,9 @@ use crate::services::{self, Registration, ServiceError};
 )]
 pub async fn register(
     State(state): State<AppState>,
-    body: JsonObject,
+    JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisteredUser>), ServiceError> {
-    let input = Registration {
-        username: Username::parse(body.required("username")?)?,
-        email: Email::parse(body.required("email")?)?,
-        password: Password::parse(body.required("password")?)?,
-        display_name: body
-            .optional("display_name")?
-            .map(DisplayName::parse)
-            .transpose()?,
-    };
-    let user = services::register(&state.ctx, input).await?;
+    let user = services::register(&state.ctx, body.into_domain()?).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -49,10 +39,8 @@ pub async fn register(
 )]
 pub async fn login(
     State(state): State<AppState>,
-    body: JsonObject,
+    JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ServiceError> {
-    let login = body.required("login")?;
-    let password = body.required("password")?;
-    let token = services::login(&state.ctx, login, password).await?;
+    let token = services::login(&state.ctx, &body.login, &body.password).await?;
     Ok(Json(token.into()))
 }

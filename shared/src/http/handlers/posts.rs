@@ -2,10 +2,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use crate::domain::PostContent;
 use crate::http::AppState;
 use crate::http::dto::{NewPostRequest, PostResponse};
-use crate::http::extract::{AuthUser, JsonObject};
+use crate::http::extract::{AuthUser, JsonBody};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -24,10 +23,9 @@ use crate::services::{self, ServiceError};
 pub async fn create(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
-    body: JsonObject,
+    JsonBody(body): JsonBody<NewPostRequest>,
 ) -> Result<(StatusCode, Json<PostResponse>), ServiceError> {
-    let content = PostContent::parse(body.required("content")?)?;
-    let post = services::create_post(&state.ctx, me, content).await?;
+    let post = services::create_post(&state.ctx, me, body.into_domain()?).await?;
     Ok((StatusCode::CREATED, Json(post.into())))
 }
 
