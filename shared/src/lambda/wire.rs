@@ -18,6 +18,46 @@
 use std::sync::Arc;
 
 use super::HttpWiring;
+
+/// The secret settings each function reads, by variable: what template.yaml gives it, and
+/// nothing more (`tests/template.rs` checks the template against this; the lambda tests check
+/// each builder's wiring against it). `NEO4J_PASSWORD` brings `NEO4J_URI` and `NEO4J_USER`.
+pub const SECRETS: [(&str, &[&str]); 11] = [
+    ("authorizer", &["JWT_SECRET"]),
+    ("register", &["DATABASE_URL", "RABBITMQ_URL"]),
+    ("login", &["DATABASE_URL", "JWT_SECRET"]),
+    ("profile", &["DATABASE_URL", "NEO4J_PASSWORD", "JWT_SECRET"]),
+    (
+        "follow",
+        &[
+            "DATABASE_URL",
+            "NEO4J_PASSWORD",
+            "REDIS_URL",
+            "RABBITMQ_URL",
+            "JWT_SECRET",
+        ],
+    ),
+    (
+        "post",
+        &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
+    ),
+    (
+        "feed-read",
+        &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
+    ),
+    ("network", &["DATABASE_URL", "NEO4J_PASSWORD"]),
+    ("email", &["DATABASE_URL", "SMTP_URL"]),
+    ("fanout", &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"]),
+    ("relay", &["DATABASE_URL", "RABBITMQ_URL"]),
+];
+
+/// The secret settings `function` reads (see [`SECRETS`]); none for an unknown name.
+pub fn secrets_of(function: &str) -> &'static [&'static str] {
+    SECRETS
+        .iter()
+        .find(|(name, _)| *name == function)
+        .map_or(&[], |(_, secrets)| *secrets)
+}
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::ports::{Consumer, Outbox};

@@ -313,6 +313,36 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
             (probe.check)().await.with_context(|| probe.name)?;
         }
     }
+    // The secrets template.yaml gives each function (wire::SECRETS) are the ones its wiring
+    // uses: a broker exactly with RABBITMQ_URL, Redis with REDIS_URL, tokens with JWT_SECRET.
+    let functions = [
+        ("register", &register),
+        ("login", &login),
+        ("profile", &profile),
+        ("follow", &follow),
+        ("post", &post),
+        ("feed-read", &feed),
+    ];
+    for (name, wiring) in functions {
+        let secrets = wire::secrets_of(name);
+        let names = probes(wiring);
+        ensure!(
+            names.contains(&"event_bus") == secrets.contains(&"RABBITMQ_URL"),
+            "{name}: broker {names:?} vs {secrets:?}"
+        );
+        ensure!(
+            names.contains(&"redis") == secrets.contains(&"REDIS_URL"),
+            "{name}: Redis {names:?} vs {secrets:?}"
+        );
+        ensure!(
+            wiring.ctx.tokens.is_some() == secrets.contains(&"JWT_SECRET"),
+            "{name}: tokens vs {secrets:?}"
+        );
+        ensure!(
+            wiring.ctx.graph.is_some() == secrets.contains(&"NEO4J_PASSWORD"),
+            "{name}: graph vs {secrets:?}"
+        );
+    }
     Ok(())
 }
 
