@@ -5,6 +5,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::FutureExt as _;
+
 use anyhow::{anyhow, ensure};
 use rookery::domain::{Event, EventId, EventPayload, PostId, Queue, UserId};
 use rookery::ports::{ConsumeError, Consumer, EventPublisher};
@@ -151,10 +153,24 @@ where
     F: Fn(Vec<Arc<dyn Consumer>>) -> Fut,
     Fut: Future<Output = anyhow::Result<Arc<dyn EventPublisher>>>,
 {
-    routes_each_type_to_its_queues(&make, delivery).await?;
-    a_failing_consumer_does_not_stop_the_others(&make, delivery).await?;
-    publishing_with_no_consumers_succeeds(&make).await?;
-    Ok(())
+    super::every_check(
+        "event publisher",
+        vec![
+            (
+                "routes_each_type_to_its_queues",
+                routes_each_type_to_its_queues(&make, delivery).boxed_local(),
+            ),
+            (
+                "a_failing_consumer_does_not_stop_the_others",
+                a_failing_consumer_does_not_stop_the_others(&make, delivery).boxed_local(),
+            ),
+            (
+                "publishing_with_no_consumers_succeeds",
+                publishing_with_no_consumers_succeeds(&make).boxed_local(),
+            ),
+        ],
+    )
+    .await
 }
 
 async fn routes_each_type_to_its_queues<F, Fut>(make: &F, delivery: Delivery) -> anyhow::Result<()>

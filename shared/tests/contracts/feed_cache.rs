@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt as _;
+
 use anyhow::ensure;
 use rookery::domain::{PostId, UserId};
 use rookery::ports::{FeedCache, FeedKey};
@@ -19,17 +21,52 @@ pub async fn feed_cache(cache: Arc<dyn FeedCache>, cap: usize) -> anyhow::Result
     ensure!(!cache.name().is_empty(), "name() must be a non-empty label");
     cache.ping().await?;
     let cache = &*cache;
-    unknown_feed_is_not_ready_and_empty(cache).await?;
-    pushes_alone_do_not_make_a_feed_ready(cache).await?;
-    fill_marks_ready_and_keeps_earlier_pushes(cache).await?;
-    fill_with_nothing_marks_ready(cache).await?;
-    adding_twice_leaves_one_entry(cache).await?;
-    pages_are_newest_first_strictly_older_and_bounded(cache, cap).await?;
-    trimming_to_the_cap_keeps_the_newest(cache, cap).await?;
-    add_and_remove_reach_every_key(cache).await?;
-    home_and_user_feeds_are_distinct(cache).await?;
-    ready_page_is_page_of_a_ready_feed_only(cache).await?;
-    Ok(())
+    super::every_check(
+        "feed cache",
+        vec![
+            (
+                "unknown_feed_is_not_ready_and_empty",
+                unknown_feed_is_not_ready_and_empty(cache).boxed_local(),
+            ),
+            (
+                "pushes_alone_do_not_make_a_feed_ready",
+                pushes_alone_do_not_make_a_feed_ready(cache).boxed_local(),
+            ),
+            (
+                "fill_marks_ready_and_keeps_earlier_pushes",
+                fill_marks_ready_and_keeps_earlier_pushes(cache).boxed_local(),
+            ),
+            (
+                "fill_with_nothing_marks_ready",
+                fill_with_nothing_marks_ready(cache).boxed_local(),
+            ),
+            (
+                "adding_twice_leaves_one_entry",
+                adding_twice_leaves_one_entry(cache).boxed_local(),
+            ),
+            (
+                "pages_are_newest_first_strictly_older_and_bounded",
+                pages_are_newest_first_strictly_older_and_bounded(cache, cap).boxed_local(),
+            ),
+            (
+                "trimming_to_the_cap_keeps_the_newest",
+                trimming_to_the_cap_keeps_the_newest(cache, cap).boxed_local(),
+            ),
+            (
+                "add_and_remove_reach_every_key",
+                add_and_remove_reach_every_key(cache).boxed_local(),
+            ),
+            (
+                "home_and_user_feeds_are_distinct",
+                home_and_user_feeds_are_distinct(cache).boxed_local(),
+            ),
+            (
+                "ready_page_is_page_of_a_ready_feed_only",
+                ready_page_is_page_of_a_ready_feed_only(cache).boxed_local(),
+            ),
+        ],
+    )
+    .await
 }
 
 /// `n` fresh post ids, oldest first.

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt as _;
+
 use anyhow::{bail, ensure};
 use rookery::domain::{Relation, RelationCursor, Timestamp, UserId};
 use rookery::ports::{FollowCounts, SocialGraph};
@@ -13,12 +15,32 @@ use super::check_eq;
 /// may hold other nodes and edges.
 pub async fn social_graph(graph: Arc<dyn SocialGraph>) -> anyhow::Result<()> {
     let graph = &*graph;
-    add_user_is_idempotent(graph).await?;
-    follow_and_unfollow(graph).await?;
-    listings_are_newest_first_and_page_exactly_once(graph).await?;
-    follower_ids_come_in_id_order_chunks(graph).await?;
-    followees_with_min_followers(graph).await?;
-    Ok(())
+    super::every_check(
+        "social graph",
+        vec![
+            (
+                "add_user_is_idempotent",
+                add_user_is_idempotent(graph).boxed_local(),
+            ),
+            (
+                "follow_and_unfollow",
+                follow_and_unfollow(graph).boxed_local(),
+            ),
+            (
+                "listings_are_newest_first_and_page_exactly_once",
+                listings_are_newest_first_and_page_exactly_once(graph).boxed_local(),
+            ),
+            (
+                "follower_ids_come_in_id_order_chunks",
+                follower_ids_come_in_id_order_chunks(graph).boxed_local(),
+            ),
+            (
+                "followees_with_min_followers",
+                followees_with_min_followers(graph).boxed_local(),
+            ),
+        ],
+    )
+    .await
 }
 
 fn users(n: usize) -> Vec<UserId> {

@@ -22,6 +22,30 @@ pub mod store;
 use std::future::Future;
 use std::time::Duration;
 
+/// Runs every named check of a suite in order, whatever the ones before did, and fails naming
+/// each that failed with its error: one broken promise does not hide the others.
+pub async fn every_check(
+    suite: &str,
+    checks: Vec<(
+        &'static str,
+        futures::future::LocalBoxFuture<'_, anyhow::Result<()>>,
+    )>,
+) -> anyhow::Result<()> {
+    let mut failed = Vec::new();
+    for (name, check) in checks {
+        if let Err(err) = check.await {
+            failed.push(format!("{name}: {err:#}"));
+        }
+    }
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{suite}: {} check(s) failed:\n  {}",
+        failed.len(),
+        failed.join("\n  ")
+    );
+    Ok(())
+}
+
 /// A short random suffix, `[0-9a-f]{12}`, for names that must not collide with earlier runs.
 pub fn unique_suffix() -> String {
     format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures::FutureExt as _;
+
 use anyhow::{bail, ensure};
 use futures::future::BoxFuture;
 use rookery::domain::{Event, EventId, EventPayload, PostId, UserId};
@@ -19,11 +21,28 @@ pub type RetryNow = Arc<dyn Fn(EventId) -> BoxFuture<'static, anyhow::Result<()>
 /// so the outbox may hold other rows.
 pub async fn outbox(outbox: Arc<dyn Outbox>, retry_now: Option<RetryNow>) -> anyhow::Result<()> {
     let outbox = &*outbox;
-    pending_is_oldest_first_and_bounded(outbox).await?;
-    sent_events_leave_pending(outbox).await?;
-    failed_events_wait_and_count_attempts(outbox, retry_now.as_ref()).await?;
-    given_up_events_leave_for_good(outbox, retry_now.as_ref()).await?;
-    Ok(())
+    super::every_check(
+        "outbox",
+        vec![
+            (
+                "pending_is_oldest_first_and_bounded",
+                pending_is_oldest_first_and_bounded(outbox).boxed_local(),
+            ),
+            (
+                "sent_events_leave_pending",
+                sent_events_leave_pending(outbox).boxed_local(),
+            ),
+            (
+                "failed_events_wait_and_count_attempts",
+                failed_events_wait_and_count_attempts(outbox, retry_now.as_ref()).boxed_local(),
+            ),
+            (
+                "given_up_events_leave_for_good",
+                given_up_events_leave_for_good(outbox, retry_now.as_ref()).boxed_local(),
+            ),
+        ],
+    )
+    .await
 }
 
 /// Runs every check against `processed`, with fresh event ids.

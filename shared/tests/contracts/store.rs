@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::FutureExt as _;
+
 use anyhow::{bail, ensure};
 use rookery::domain::{
     DisplayName, Email, Event, EventId, EventPayload, NewPost, NewUser, Post, PostContent, PostId,
@@ -21,12 +23,32 @@ pub async fn user_and_post_store(
     outbox: Arc<dyn Outbox>,
 ) -> anyhow::Result<()> {
     let (users, posts, outbox) = (&*users, &*posts, &*outbox);
-    create_user_and_look_it_up(users, outbox).await?;
-    taken_username_or_email_is_refused_and_leaves_nothing(users, outbox).await?;
-    summaries_skip_unknown_ids(users).await?;
-    create_and_read_posts(users, posts, outbox).await?;
-    delete_post(users, posts, outbox).await?;
-    Ok(())
+    super::every_check(
+        "user and post store",
+        vec![
+            (
+                "create_user_and_look_it_up",
+                create_user_and_look_it_up(users, outbox).boxed_local(),
+            ),
+            (
+                "taken_username_or_email_is_refused_and_leaves_nothing",
+                taken_username_or_email_is_refused_and_leaves_nothing(users, outbox).boxed_local(),
+            ),
+            (
+                "summaries_skip_unknown_ids",
+                summaries_skip_unknown_ids(users).boxed_local(),
+            ),
+            (
+                "create_and_read_posts",
+                create_and_read_posts(users, posts, outbox).boxed_local(),
+            ),
+            (
+                "delete_post",
+                delete_post(users, posts, outbox).boxed_local(),
+            ),
+        ],
+    )
+    .await
 }
 
 /// A registration and its event, as the accounts use case builds them.
