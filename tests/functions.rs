@@ -37,10 +37,7 @@ const FUNCTIONS: [(&str, &str); 11] = [
 ];
 
 /// The shared crate's tests find the services the same way: one list of defaults.
-#[path = "../shared/tests/contracts/services.rs"]
-#[allow(dead_code)]
-mod services;
-use services::service_url;
+use rookery_test_support::service_url;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

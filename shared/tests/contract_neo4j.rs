@@ -24,7 +24,7 @@ use serde_json::json;
 
 use contracts::bolt::Bolt;
 use contracts::check_eq;
-use contracts::services::{host_port, service_url};
+use rookery_test_support::{host_port, service_url};
 
 async fn neo4j() -> anyhow::Result<Neo4jGraph> {
     let uri = service_url("TEST_NEO4J_URI");

@@ -22,7 +22,7 @@ use rookery::ports::{ConsumeError, Consumer, EventPublisher};
 use contracts::bus::Delivery;
 
 fn broker_url() -> String {
-    contracts::services::service_url("TEST_RABBITMQ_URL")
+    rookery_test_support::service_url("TEST_RABBITMQ_URL")
 }
 
 /// A topology of its own for every test, so tests and runs never share a queue.

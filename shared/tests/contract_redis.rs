@@ -29,7 +29,7 @@ use contracts::{check_eq, unique_suffix};
 const TTL: Duration = Duration::from_secs(300);
 
 fn redis_url() -> String {
-    contracts::services::service_url("TEST_REDIS_URL")
+    rookery_test_support::service_url("TEST_REDIS_URL")
 }
 
 async fn redis() -> anyhow::Result<ConnectionManager> {

@@ -22,11 +22,11 @@ use contracts::unique_suffix;
 const START_IT: &str = "start it with scripts/services";
 
 fn smtp_url() -> String {
-    contracts::services::service_url("TEST_SMTP_URL")
+    rookery_test_support::service_url("TEST_SMTP_URL")
 }
 
 fn maildev_url() -> String {
-    let url = contracts::services::service_url("TEST_MAILDEV_URL");
+    let url = rookery_test_support::service_url("TEST_MAILDEV_URL");
     url.trim_end_matches('/').to_owned()
 }
 

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::TestApp;
+use rookery_test_support::TestApp;
 
 fn register_body(username: &str, email: &str, password: &str) -> serde_json::Value {
     json!({"username": username, "email": email, "password": password})
@@ -148,7 +148,7 @@ async fn conflicts_ignore_letter_case_and_change_nothing() -> anyhow::Result<()>
     app.get("/users/other", None).await?.problem(404)?;
     // The original password still works, and no extra mail went out.
     app.login("ann@example.com", "correct horse").await?;
-    crate::harness::eventually("one welcome mail", || async {
+    rookery_test_support::eventually("one welcome mail", || async {
         Ok(app.mails_to("ann@example.com").await? == 1)
     })
     .await?;

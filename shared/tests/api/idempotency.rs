@@ -4,7 +4,7 @@
 use rookery::domain::{Event, EventPayload, PostId, UserId};
 use rookery::ports::{EventPublisher, FeedKey};
 
-use crate::harness::{TestApp, eventually};
+use rookery_test_support::{TestApp, eventually};
 
 #[tokio::test]
 async fn the_same_event_twice_mails_once() -> anyhow::Result<()> {

@@ -2,7 +2,6 @@
 //! folder, driven over HTTP.
 
 mod errors;
-mod harness;
 mod idempotency;
 mod openapi;
 mod restart;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::TestApp;
+use rookery_test_support::TestApp;
 
 /// DESIGN section 4, by hand: the document must match this list exactly.
 const CONTRACT: [(&str, &str); 15] = [

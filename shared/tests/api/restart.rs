@@ -1,6 +1,6 @@
 //! A restart keeps users, posts, follows and tokens, and rebuilds the feeds it lost.
 
-use crate::harness::TestApp;
+use rookery_test_support::TestApp;
 
 #[tokio::test]
 async fn restart_keeps_everything_but_the_cache() -> anyhow::Result<()> {
@@ -10,7 +10,7 @@ async fn restart_keeps_everything_but_the_cache() -> anyhow::Result<()> {
     app.follow(&bob, "ann").await?.ok(204)?;
     let first = app.post(&ann, "before the restart").await?;
     let second = app.post(&bob, "me too").await?;
-    crate::harness::eventually("bob's feed has both posts", || async {
+    rookery_test_support::eventually("bob's feed has both posts", || async {
         Ok(app.feed_ids("/feed", Some(&bob)).await?.len() == 2)
     })
     .await?;
@@ -36,7 +36,7 @@ async fn restart_keeps_everything_but_the_cache() -> anyhow::Result<()> {
     app.login("ann", "correct horse").await?;
     // And it keeps working after the restart: a new post is fanned out.
     let third = app.post(&ann, "after the restart").await?;
-    crate::harness::eventually("the new post reaches bob", || async {
+    rookery_test_support::eventually("the new post reaches bob", || async {
         Ok(app.feed_ids("/feed", Some(&bob)).await?
             == vec![third.clone(), second.clone(), first.clone()])
     })

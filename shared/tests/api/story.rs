@@ -8,7 +8,7 @@ use rookery::domain::{PostId, UserId};
 use rookery::ports::FeedKey;
 use serde_json::Value;
 
-use crate::harness::{Backend, TestApp, eventually};
+use rookery_test_support::{Backend, TestApp, eventually};
 
 async fn counts(app: &TestApp, username: &str) -> anyhow::Result<(u64, u64, u64)> {
     let reply = app.get(&format!("/users/{username}"), None).await?;
@@ -43,7 +43,7 @@ async fn the_whole_story_with_the_graph_in_neo4j() -> anyhow::Result<()> {
 }
 
 fn neo4j_env() -> [(&'static str, String); 3] {
-    use crate::harness::service_url;
+    use rookery_test_support::service_url;
     [
         ("NEO4J_URI", service_url("TEST_NEO4J_URI")),
         ("NEO4J_USER", service_url("TEST_NEO4J_USER")),

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::TestApp;
+use rookery_test_support::TestApp;
 
 fn sign(secret: &[u8], claims: &Value) -> anyhow::Result<String> {
     let mut header = Header::new(Algorithm::HS256);

@@ -16,7 +16,6 @@ pub mod feed_cache;
 pub mod graph;
 pub mod mailer;
 pub mod outbox;
-pub mod services;
 pub mod store;
 
 use std::future::Future;

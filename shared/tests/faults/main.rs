@@ -2,22 +2,17 @@
 //! a redelivered event and a malformed message. These stop and start shared services, so they
 //! live in their own test binary (cargo runs binaries one after another) and run one at a time.
 
-#[path = "../api/harness.rs"]
-#[allow(dead_code)]
-mod harness;
-
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
-use harness::services::host_port;
-use harness::{Backend, TestApp, eventually, service_url};
 use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use rookery::adapters::rabbitmq::{Topology, connect};
 use rookery::domain::{Event, EventPayload, PostId, Queue, UserId};
 use rookery::ports::FeedKey;
+use rookery_test_support::{Backend, TestApp, eventually, host_port, service_url};
 use tokio::sync::Mutex;
 
 /// One fault at a time: they share the broker, the cache and the mail sink.

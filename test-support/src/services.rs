@@ -1,7 +1,6 @@
 //! Where the tests find the real services: `scripts/test` exports `TEST_*` variables; the
-//! defaults are the loopback ports `scripts/services` and `scripts/neo4j` use (and the
-//! password `scripts/neo4j` sets). A service that is down fails the
-//! test that needs it, never skips it.
+//! defaults are the loopback ports `scripts/services` and `scripts/neo4j` use (and the password
+//! `scripts/neo4j` sets). A service that is down fails the test that needs it, never skips it.
 
 /// The URL of a service named by its `TEST_*` variable.
 pub fn service_url(var: &str) -> String {

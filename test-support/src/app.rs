@@ -15,11 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-// Each test binary uses part of it.
-#[path = "../contracts/services.rs"]
-#[allow(dead_code)]
-pub mod services;
-pub use services::service_url;
+use crate::services::service_url;
 
 /// Which adapters a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
