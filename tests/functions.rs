@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
-use rookery::adapters::redis_feed::RedisFeeds;
+use rookery::adapters::redis::RedisFeeds;
 use rookery::ports::FeedKey;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};

@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
-use rookery::adapters::redis_feed::RedisFeeds;
+use rookery::adapters::redis::RedisFeeds;
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::{
     DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Queue,

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
-use rookery::adapters::redis_feed::{RedisFeeds, connect_manager};
-use rookery::adapters::redis_graph::CachedGraph;
-use rookery::adapters::redis_posts::CachedPosts;
+use rookery::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, connect_manager};
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::{
     DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Timestamp,

@@ -20,7 +20,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
+
+use super::{connect_manager, ttl_secs};
 
 use crate::domain::PostId;
 use crate::ports::{FeedCache, FeedKey, FeedKind};
@@ -28,29 +30,6 @@ use crate::ports::{FeedCache, FeedKey, FeedKind};
 /// Extra entries fetched by a `page` with a `before` bound, beyond `limit`: entries of
 /// `before`'s own millisecond that are not strictly older are fetched, then dropped.
 const TIE_SLACK: usize = 16;
-
-/// Connects a [`ConnectionManager`] tuned for a cache: short timeouts and few retries per
-/// attempt, so that callers fall back to the source of truth quickly during an outage. The
-/// manager reconnects by itself on the next command after one fails.
-///
-/// The URL is not repeated in errors: it may hold a password.
-pub async fn connect_manager(url: &str) -> anyhow::Result<ConnectionManager> {
-    let client = redis::Client::open(url).context("invalid Redis URL")?;
-    let config = ConnectionManagerConfig::new()
-        .set_number_of_retries(2)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_response_timeout(Some(Duration::from_millis(500)));
-    ConnectionManager::new_with_config(client, config)
-        .await
-        .context("connect to Redis")
-}
-
-/// A TTL in whole seconds, at least one (Redis rejects `EX 0`).
-pub(crate) fn ttl_secs(ttl: Duration) -> i64 {
-    i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX).max(1)
-}
 
 /// `feed:{home:<uuid>}` or `feed:{user:<uuid>}`.
 fn feed_key(key: FeedKey) -> String {

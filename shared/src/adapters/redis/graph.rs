@@ -19,7 +19,7 @@ use redis::aio::ConnectionManager;
 use crate::domain::{Relation, RelationCursor, Timestamp, UserId};
 use crate::ports::{FollowCounts, SocialGraph};
 
-use super::redis_feed::ttl_secs;
+use super::ttl_secs;
 
 pub struct CachedGraph {
     inner: Arc<dyn SocialGraph>,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Event, NewPost, Post, PostId, Timestamp, UserId, UserSummary};
 use crate::ports::PostStore;
 
-use super::redis_feed::ttl_secs;
+use super::ttl_secs;
 
 /// The value of a deleted (or unknown-after-delete) post's key.
 const TOMBSTONE: &[u8] = b"deleted";
