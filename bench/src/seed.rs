@@ -138,7 +138,8 @@ async fn register_all(ctx: &Context, names: &[String]) -> anyhow::Result<Vec<Use
 async fn follow_all(ctx: &Context, follows: &[(UserId, &str)]) -> anyhow::Result<()> {
     futures::stream::iter(follows)
         .map(|&(follower, followee)| async move {
-            services::follow(ctx, follower, followee)
+            let username = Username::parse(followee).with_context(|| format!("{followee:?}"))?;
+            services::follow(ctx, follower, &username)
                 .await
                 .with_context(|| format!("follow {followee}"))
         })

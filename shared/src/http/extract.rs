@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::problem::Problem;
-use crate::domain::{Limit, UserId, ValidationError};
+use crate::domain::{Limit, PostId, UserId, Username, ValidationError};
 use crate::services::{ErrorCode, ServiceError};
 
 /// Bodies larger than this get 413.
@@ -77,6 +77,41 @@ impl FromRequestParts<AppState> for AuthUser {
             .verify(token)
             .map_err(|_| ServiceError::Unauthorized)?;
         Ok(AuthUser(user))
+    }
+}
+
+/// A `{username}` path segment as a [`Username`]. A segment that is no valid username names no
+/// user: 404, like an unknown one.
+#[derive(Debug)]
+pub struct UserPath(pub Username);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserPath {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ServiceError::NotFound("user not found"))?;
+        Username::parse(&raw)
+            .map(UserPath)
+            .map_err(|_| ServiceError::NotFound("user not found"))
+    }
+}
+
+/// An `{id}` path segment as a [`PostId`]. A segment that is no post id names no post: 404.
+#[derive(Debug)]
+pub struct PostPath(pub PostId);
+
+impl<S: Send + Sync> FromRequestParts<S> for PostPath {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ServiceError::NotFound("post not found"))?;
+        raw.parse()
+            .map(PostPath)
+            .map_err(|_| ServiceError::NotFound("post not found"))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::{Cursor, Limit, Page, Post, PostId, UserId};
+use crate::domain::{Cursor, Limit, Page, Post, PostId, UserId, Username};
 use crate::ports::FeedKey;
 
 use super::{Context, ServiceResult};
@@ -55,7 +55,7 @@ pub async fn home_feed(
 /// One author's posts, newest first.
 pub async fn user_feed(
     ctx: &Context,
-    username: &str,
+    username: &Username,
     cursor: Option<&str>,
     limit: Limit,
 ) -> ServiceResult<Page<Post>> {

@@ -4,19 +4,19 @@ use std::collections::HashMap;
 
 use crate::domain::{
     Cursor, Event, EventPayload, Limit, Page, Relation, RelationCursor, Timestamp, User, UserId,
-    UserSummary, ValidationError,
+    UserSummary, Username, ValidationError,
 };
 
 use super::{Context, ServiceError, ServiceResult};
 
-pub(super) async fn find_user(ctx: &Context, username: &str) -> ServiceResult<User> {
+pub(super) async fn find_user(ctx: &Context, username: &Username) -> ServiceResult<User> {
     ctx.users()?
-        .user_by_username(username)
+        .user_by_username(username.as_ref())
         .await?
         .ok_or(ServiceError::NotFound("user not found"))
 }
 
-async fn target(ctx: &Context, me: UserId, username: &str) -> ServiceResult<User> {
+async fn target(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<User> {
     let user = find_user(ctx, username).await?;
     if user.id == me {
         return Err(ValidationError::new("username", "you cannot follow yourself").into());
@@ -31,7 +31,7 @@ async fn target(ctx: &Context, me: UserId, username: &str) -> ServiceResult<User
 /// retries after a failure between the two writes still gets its backfill, and the consumer
 /// checks the graph before acting, so a repeated event is harmless.
 #[tracing::instrument(skip(ctx))]
-pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
+pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.acting_user(me).await?;
     ctx.graph()?
@@ -49,7 +49,7 @@ pub async fn follow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<
 
 /// Idempotent: unfollowing someone you do not follow succeeds and changes nothing.
 #[tracing::instrument(skip(ctx))]
-pub async fn unfollow(ctx: &Context, me: UserId, username: &str) -> ServiceResult<()> {
+pub async fn unfollow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.graph()?.unfollow(me, followee.id).await?;
     record(
@@ -76,7 +76,7 @@ enum Direction {
 
 pub async fn followers(
     ctx: &Context,
-    username: &str,
+    username: &Username,
     cursor: Option<&str>,
     limit: Limit,
 ) -> ServiceResult<Page<UserSummary>> {
@@ -85,7 +85,7 @@ pub async fn followers(
 
 pub async fn following(
     ctx: &Context,
-    username: &str,
+    username: &Username,
     cursor: Option<&str>,
     limit: Limit,
 ) -> ServiceResult<Page<UserSummary>> {
@@ -94,7 +94,7 @@ pub async fn following(
 
 async fn relations(
     ctx: &Context,
-    username: &str,
+    username: &Username,
     cursor: Option<&str>,
     limit: Limit,
     direction: Direction,

@@ -26,11 +26,7 @@ pub async fn create_post(
     Ok(created)
 }
 
-pub async fn get_post(ctx: &Context, id: &str) -> ServiceResult<Post> {
-    // An id that is not even a UUID names no post: 404, like any other unknown id.
-    let Ok(id) = id.parse::<PostId>() else {
-        return Err(ServiceError::NotFound("post not found"));
-    };
+pub async fn get_post(ctx: &Context, id: PostId) -> ServiceResult<Post> {
     ctx.posts()?
         .post(id)
         .await?
@@ -39,7 +35,7 @@ pub async fn get_post(ctx: &Context, id: &str) -> ServiceResult<Post> {
 
 /// Only the author may delete; anyone else gets 403, an unknown post 404.
 #[tracing::instrument(skip(ctx))]
-pub async fn delete_post(ctx: &Context, me: UserId, id: &str) -> ServiceResult<()> {
+pub async fn delete_post(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     let post = get_post(ctx, id).await?;
     if post.author.id != me {
         return Err(ServiceError::Forbidden("only the author may delete a post"));

@@ -1,6 +1,6 @@
 //! Profiles: a user with follower, following and post counts.
 
-use crate::domain::{Profile, User, UserId};
+use crate::domain::{Profile, User, UserId, Username};
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -13,7 +13,7 @@ pub async fn profile_by_id(ctx: &Context, id: UserId) -> ServiceResult<Profile> 
     with_counts(ctx, user).await
 }
 
-pub async fn profile_by_username(ctx: &Context, username: &str) -> ServiceResult<Profile> {
+pub async fn profile_by_username(ctx: &Context, username: &Username) -> ServiceResult<Profile> {
     let user = super::follow::find_user(ctx, username).await?;
     with_counts(ctx, user).await
 }

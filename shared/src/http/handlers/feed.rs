@@ -1,9 +1,9 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use crate::http::AppState;
 use crate::http::dto::PostPage;
-use crate::http::extract::{AuthUser, PageQuery};
+use crate::http::extract::{AuthUser, PageQuery, UserPath};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -46,7 +46,7 @@ pub async fn home(
 )]
 pub async fn user_posts(
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
     page: PageQuery,
 ) -> Result<Json<PostPage>, ServiceError> {
     let posts =

@@ -1,10 +1,10 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::http::AppState;
 use crate::http::dto::UserPage;
-use crate::http::extract::{AuthUser, PageQuery};
+use crate::http::extract::{AuthUser, PageQuery, UserPath};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -22,7 +22,7 @@ use crate::services::{self, ServiceError};
 pub async fn follow(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
 ) -> Result<StatusCode, ServiceError> {
     services::follow(&state.ctx, me, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -42,7 +42,7 @@ pub async fn follow(
 pub async fn unfollow(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
 ) -> Result<StatusCode, ServiceError> {
     services::unfollow(&state.ctx, me, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -64,7 +64,7 @@ pub async fn unfollow(
 )]
 pub async fn followers(
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
     page: PageQuery,
 ) -> Result<Json<UserPage>, ServiceError> {
     let users =
@@ -88,7 +88,7 @@ pub async fn followers(
 )]
 pub async fn following(
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
     page: PageQuery,
 ) -> Result<Json<UserPage>, ServiceError> {
     let users =

@@ -1,10 +1,10 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::http::AppState;
 use crate::http::dto::{NewPostRequest, PostResponse};
-use crate::http::extract::{AuthUser, JsonBody};
+use crate::http::extract::{AuthUser, JsonBody, PostPath};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -39,9 +39,9 @@ pub async fn create(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PostPath(id): PostPath,
 ) -> Result<Json<PostResponse>, ServiceError> {
-    let post = services::get_post(&state.ctx, &id).await?;
+    let post = services::get_post(&state.ctx, id).await?;
     Ok(Json(post.into()))
 }
 
@@ -59,8 +59,8 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     AuthUser(me): AuthUser,
-    Path(id): Path<String>,
+    PostPath(id): PostPath,
 ) -> Result<StatusCode, ServiceError> {
-    services::delete_post(&state.ctx, me, &id).await?;
+    services::delete_post(&state.ctx, me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

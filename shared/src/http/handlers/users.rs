@@ -1,9 +1,9 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use crate::http::AppState;
 use crate::http::dto::{MeResponse, ProfileResponse};
-use crate::http::extract::AuthUser;
+use crate::http::extract::{AuthUser, UserPath};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -39,7 +39,7 @@ pub async fn me(
 )]
 pub async fn profile(
     State(state): State<AppState>,
-    Path(username): Path<String>,
+    UserPath(username): UserPath,
 ) -> Result<Json<ProfileResponse>, ServiceError> {
     let profile = services::profile_by_username(&state.ctx, &username).await?;
     Ok(Json(profile.into()))
