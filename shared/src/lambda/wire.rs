@@ -61,19 +61,34 @@ pub fn secrets_of(function: &str) -> &'static [&'static str] {
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::ports::{Consumer, Outbox};
-use crate::services::{EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
+use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
 use crate::wiring::Wiring;
 
-/// The relay an HTTP function runs after a write: to the broker when one is configured.
-fn relay(wiring: &mut Wiring<'_>, outbox: Arc<dyn Outbox>) -> Option<Relay> {
-    let broker = wiring.broker()?;
-    Some(Relay {
+/// An HTTP function's wiring from its context, for a function that writes no events.
+fn http(wiring: Wiring<'_>, ctx: Context) -> HttpWiring {
+    HttpWiring {
+        ctx,
+        relay: None,
+        probes: wiring.into_probes(),
+    }
+}
+
+/// An HTTP function's wiring from its context, for a function that writes events to `outbox`:
+/// it also gets the relay that publishes them after each write, to the broker when one is
+/// configured. Only these functions call [`Wiring::broker`], so only they link the broker's
+/// client.
+fn publishing(mut wiring: Wiring<'_>, ctx: Context, outbox: Arc<dyn Outbox>) -> HttpWiring {
+    let relay = wiring.broker().map(|broker| Relay {
         outbox,
         publisher: broker.publisher,
         // A broker's refusals are outages, and an outage delays events, never loses them.
         max_attempts: None,
         batch: 100,
-    })
+    });
+    HttpWiring {
+        relay,
+        ..http(wiring, ctx)
+    }
 }
 
 /// `POST /auth/register`: the user and its event in one transaction, then published.
@@ -83,18 +98,13 @@ fn relay(wiring: &mut Wiring<'_>, outbox: Arc<dyn Outbox>) -> Option<Relay> {
 pub async fn register(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         outbox: Some(sql.outbox.clone()),
         passwords: Some(wiring.passwords()),
         ..wiring.context()
     };
-    let relay = relay(&mut wiring, sql.outbox);
-    Ok(HttpWiring {
-        ctx,
-        relay,
-        probes: wiring.into_probes(),
-    })
+    Ok(publishing(wiring, ctx, sql.outbox))
 }
 
 /// `POST /auth/login`: credentials and tokens.
@@ -104,17 +114,13 @@ pub async fn register(config: Config) -> anyhow::Result<HttpWiring> {
 pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         passwords: Some(wiring.passwords()),
         tokens: Some(wiring.tokens()?),
         ..wiring.context()
     };
-    Ok(HttpWiring {
-        ctx,
-        relay: None,
-        probes: wiring.into_probes(),
-    })
+    Ok(http(wiring, ctx))
 }
 
 /// Profiles with counts, `/health` and `/openapi.json`. Counts are read from the sources of
@@ -125,18 +131,14 @@ pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
 pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         posts: Some(sql.posts),
         graph: Some(wiring.graph().await?),
         tokens: Some(wiring.tokens()?),
         ..wiring.context()
     };
-    Ok(HttpWiring {
-        ctx,
-        relay: None,
-        probes: wiring.into_probes(),
-    })
+    Ok(http(wiring, ctx))
 }
 
 /// Follow, unfollow and the follow lists, through the follow-list cache that the writes keep
@@ -147,19 +149,14 @@ pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
 pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         graph: Some(wiring.cached_graph().await?),
         outbox: Some(sql.outbox.clone()),
         tokens: Some(wiring.tokens()?),
         ..wiring.context()
     };
-    let relay = relay(&mut wiring, sql.outbox);
-    Ok(HttpWiring {
-        ctx,
-        relay,
-        probes: wiring.into_probes(),
-    })
+    Ok(publishing(wiring, ctx, sql.outbox))
 }
 
 /// Create, read and delete posts, through the post cache (a delete leaves a tombstone there).
@@ -169,19 +166,14 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
 pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
         tokens: Some(wiring.tokens()?),
         ..wiring.context()
     };
-    let relay = relay(&mut wiring, sql.outbox);
-    Ok(HttpWiring {
-        ctx,
-        relay,
-        probes: wiring.into_probes(),
-    })
+    Ok(publishing(wiring, ctx, sql.outbox))
 }
 
 /// Home and user feeds.
@@ -191,7 +183,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
 pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
-    let ctx = crate::services::Context {
+    let ctx = Context {
         users: Some(sql.users),
         posts: Some(wiring.cached_posts().await?),
         graph: Some(wiring.cached_graph().await?),
@@ -199,11 +191,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
         tokens: Some(wiring.tokens()?),
         ..wiring.context()
     };
-    Ok(HttpWiring {
-        ctx,
-        relay: None,
-        probes: wiring.into_probes(),
-    })
+    Ok(http(wiring, ctx))
 }
 
 /// Queue `network.users`: the user's node in the graph.
