@@ -140,6 +140,46 @@ fn every_function_gets_only_the_secrets_it_reads() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// LocalStack's deploy script gives each function the same secrets as template.yaml: its table
+/// (`secrets_of` in the Python helper) is `SECRETS`.
+#[test]
+fn localstack_gives_each_function_its_secrets_only() -> anyhow::Result<()> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("localstack/init/ready.d/deploy.sh");
+    let script = std::fs::read_to_string(&path).context("read deploy.sh")?;
+    let table = script
+        .split("secrets_of = {")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .context("deploy.sh has no secrets_of table")?;
+    let mut listed = BTreeMap::new();
+    for line in table.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, keys) = line
+            .split_once(": ")
+            .with_context(|| format!("secrets_of line {line:?}"))?;
+        let keys: Vec<String> = keys
+            .trim_end_matches(',')
+            .trim_matches(['[', ']'])
+            .split(", ")
+            .map(|k| k.trim_matches('"').to_owned())
+            .collect();
+        listed.insert(name.trim_matches('"').to_owned(), keys);
+    }
+    let want: BTreeMap<String, Vec<String>> = SECRETS
+        .iter()
+        .map(|(f, keys)| {
+            (
+                (*f).to_owned(),
+                keys.iter().map(|k| (*k).to_owned()).collect(),
+            )
+        })
+        .collect();
+    ensure!(
+        listed == want,
+        "deploy.sh secrets_of {listed:?}\n  SECRETS {want:?}"
+    );
+    Ok(())
+}
+
 /// The check fails when a function is given one secret too many.
 #[test]
 fn an_extra_secret_is_caught() {

@@ -7,8 +7,9 @@
 #      secret is kept, so an edited one survives a re-run;
 #   2. every function of the template from target/lambda/<name>/bootstrap.zip (provided.al2023,
 #      the architecture the binary was built for), its environment resolved from the secret as
-#      the template's dynamic references are: JWT_SECRET and RABBITMQ_URL always, REDIS_URL,
-#      SMTP_URL, DATABASE_URL, NEO4J_* by USE_REDIS, USE_SMTP, USE_SQL_SERVER, USE_NEO4J;
+#      the template's dynamic references are: only the secrets that function reads (the
+#      helper's secrets_of), REDIS_URL, SMTP_URL, DATABASE_URL, NEO4J_* as USE_REDIS,
+#      USE_SMTP, USE_SQL_SERVER, USE_NEO4J allow;
 #   3. the HTTP functions behind a REST API (API Gateway v1: the HTTP API of the template is a
 #      LocalStack Pro feature), routed as the template's HttpApi events, and each behind a
 #      function URL (the HTTP API's payload 2.0);
@@ -108,22 +109,40 @@ elif command == "broker-secret":
     print(json.dumps({"username": urllib.parse.unquote(url.username or ""),
                       "password": urllib.parse.unquote(url.password or "")}))
 elif command == "environment":
-    # template.yaml's Globals.Function.Environment, the secret's values resolved.
-    secret_file, trigger = args
+    # template.yaml's environment of one function: the Globals' settings and the function's own
+    # secrets (rookery::lambda::wire::SECRETS; tests/template.rs holds this table to it), with
+    # the secret's values resolved.
+    secret_file, trigger, name = args
     with open(secret_file) as f:
         secret = json.load(f)
     def from_secret(key):
         if not secret.get(key):
             sys.exit(f"{key} is missing from the secret {os.environ.get('APP_SECRET_ID')}")
         return secret[key]
-    env = {"JWT_SECRET": from_secret("JWT_SECRET"), "RABBITMQ_URL": from_secret("RABBITMQ_URL")}
-    if flag("USE_REDIS"):
-        env["REDIS_URL"] = from_secret("REDIS_URL")
-    if flag("USE_SMTP"):
-        env["SMTP_URL"] = from_secret("SMTP_URL")
-    if flag("USE_SQL_SERVER"):
-        env["DATABASE_URL"] = from_secret("DATABASE_URL")
-    if flag("USE_NEO4J"):
+    secrets_of = {
+        "authorizer": ["JWT_SECRET"],
+        "register": ["DATABASE_URL", "RABBITMQ_URL"],
+        "login": ["DATABASE_URL", "JWT_SECRET"],
+        "profile": ["DATABASE_URL", "NEO4J_PASSWORD", "JWT_SECRET"],
+        "follow": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
+        "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
+        "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
+        "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
+        "email": ["DATABASE_URL", "SMTP_URL"],
+        "fanout": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
+        "relay": ["DATABASE_URL", "RABBITMQ_URL"],
+    }
+    if name not in secrets_of:
+        sys.exit(f"{name}: no secrets listed for this function")
+    uses = set(secrets_of[name])
+    env = {}
+    for key in ("JWT_SECRET", "RABBITMQ_URL"):
+        if key in uses:
+            env[key] = from_secret(key)
+    for key, use in (("REDIS_URL", "USE_REDIS"), ("SMTP_URL", "USE_SMTP"), ("DATABASE_URL", "USE_SQL_SERVER")):
+        if key in uses and flag(use):
+            env[key] = from_secret(key)
+    if "NEO4J_PASSWORD" in uses and flag("USE_NEO4J"):
         env["NEO4J_URI"] = os.environ["NEO4J_URI"]
         env["NEO4J_USER"] = os.environ.get("NEO4J_USER", "neo4j")
         env["NEO4J_PASSWORD"] = from_secret("NEO4J_PASSWORD")
@@ -173,7 +192,7 @@ deploy_function() {
   [[ -f $zip ]] || fail "$zip is missing: build the zips first," \
     "cargo lambda build --release --x86-64 --output-format zip (or --arm64 on an arm64 host)"
   arch=$(helper architecture "$zip")
-  helper environment "$work/app-secret.json" "$trigger" >"$env"
+  helper environment "$work/app-secret.json" "$trigger" "$name" >"$env"
   if awslocal lambda get-function --function-name "$name" >/dev/null 2>&1; then
     awslocal lambda update-function-code --function-name "$name" --zip-file "fileb://$zip" \
       --architectures "$arch" >/dev/null
