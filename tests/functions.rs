@@ -37,6 +37,7 @@ const FUNCTIONS: [(&str, &str); 11] = [
 ];
 
 /// The shared crate's tests find the services the same way: one list of defaults.
+use rookery_test_support::app::maildev_mails_to;
 use rookery_test_support::service_url;
 
 fn repo() -> &'static Path {
@@ -248,21 +249,6 @@ impl Client {
     }
 }
 
-async fn mails_to(http: &reqwest::Client, address: &str) -> anyhow::Result<usize> {
-    let url = format!("{}/email", service_url("TEST_MAILDEV_URL"));
-    let mails: Vec<Value> = http.get(&url).send().await?.json().await?;
-    Ok(mails
-        .iter()
-        .filter(|mail| {
-            mail["to"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|to| to["address"].as_str() == Some(address))
-        })
-        .count())
-}
-
 async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
     use reqwest::Method;
     eventually("the profile function answers /health", || async {
@@ -282,7 +268,7 @@ async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
     }
     // register → outbox → RabbitMQ → bridge → email function → SMTP → maildev.
     eventually("ann's welcome mail reaches the SMTP sink", || async {
-        Ok(mails_to(&client.http, &ann_mail).await? == 1)
+        Ok(maildev_mails_to(&client.http, &ann_mail).await? == 1)
     })
     .await?;
     let (ann, bob) = (client.login("ann").await?, client.login("bob").await?);

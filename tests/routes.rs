@@ -13,7 +13,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail, ensure};
 use rookery::http::routes::{Access, ROUTES};
-use serde::Deserialize;
+use rookery_test_support::template::Template;
 
 /// (method, path, function, needs a token)
 type Entry = (String, String, String, bool);
@@ -55,100 +55,34 @@ fn same<T: Ord + Debug + Clone>(
     Ok(())
 }
 
-// template.yaml: only what is read here; intrinsic functions (`!Ref`) are skipped.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Template {
-    resources: BTreeMap<String, Resource>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Resource {
-    #[serde(rename = "Type")]
-    kind: String,
-    #[serde(default)]
-    metadata: Option<Metadata>,
-    #[serde(default)]
-    properties: Option<Properties>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Metadata {
-    build_properties: Option<BuildProperties>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct BuildProperties {
-    binary: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Properties {
-    #[serde(default)]
-    events: BTreeMap<String, Event>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Event {
-    #[serde(rename = "Type")]
-    kind: String,
-    properties: Option<EventProperties>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct EventProperties {
-    method: Option<String>,
-    path: Option<String>,
-    auth: Option<Auth>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Auth {
-    authorizer: Option<String>,
-}
-
 /// The routes of template.yaml's `HttpApi` events; the one event without a method and path is
 /// the HTTP API's `$default` route, returned apart.
 fn template_routes(yaml: &str) -> anyhow::Result<(BTreeSet<Entry>, Vec<String>)> {
-    let template: Template = serde_saphyr::from_str(yaml).context("not a SAM template")?;
+    let template = Template::parse(yaml)?;
     let (mut routes, mut defaults) = (BTreeSet::new(), Vec::new());
-    for (name, resource) in template.resources {
-        if resource.kind != "AWS::Serverless::Function" {
-            continue;
-        }
-        let function = resource
-            .metadata
-            .and_then(|m| m.build_properties)
-            .and_then(|b| b.binary)
-            .with_context(|| format!("{name}: no Metadata.BuildProperties.Binary"))?;
-        let events = resource.properties.map(|p| p.events).unwrap_or_default();
-        for (event, source) in events {
+    for function in template.functions()? {
+        let (name, binary) = (function.name, function.binary.to_owned());
+        for (event, source) in &function.properties.events {
             if source.kind != "HttpApi" {
                 continue;
             }
             let props = source
                 .properties
+                .as_ref()
                 .with_context(|| format!("{name}.{event}: no properties"))?;
-            let authorizer = props.auth.and_then(|a| a.authorizer);
-            match (props.method, props.path) {
+            let authorizer = props.auth.as_ref().and_then(|a| a.authorizer.as_deref());
+            match (&props.method, &props.path) {
                 (Some(method), Some(path)) => {
-                    let token = match authorizer.as_deref() {
+                    let token = match authorizer {
                         Some("NONE") => false,
                         Some("TokenAuthorizer") => true,
                         other => bail!(
                             "{name}.{event}: authorizer {other:?} is neither NONE nor TokenAuthorizer"
                         ),
                     };
-                    routes.insert((method, path, function.clone(), token));
+                    routes.insert((method.clone(), path.clone(), binary.clone(), token));
                 }
-                (None, None) => defaults.push(function.clone()),
+                (None, None) => defaults.push(binary.clone()),
                 _ => bail!("{name}.{event}: a method without a path, or the reverse"),
             }
         }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, ensure};
 use rookery::lambda::wire::{SECRETS, secrets_of};
-use serde::Deserialize;
+use rookery_test_support::template::{Environment, FunctionProperties, Template};
 use serde::de::IgnoredAny;
 
 /// Every variable that holds a secret or says where one is used.
@@ -23,55 +23,7 @@ const SECRET_VARIABLES: [&str; 8] = [
     "NEO4J_PASSWORD",
 ];
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Template {
-    globals: Globals,
-    resources: BTreeMap<String, Resource>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Globals {
-    function: Properties,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Resource {
-    #[serde(rename = "Type")]
-    kind: String,
-    metadata: Option<Metadata>,
-    properties: Option<Properties>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Metadata {
-    build_properties: Option<BuildProperties>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct BuildProperties {
-    binary: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct Properties {
-    environment: Option<Environment>,
-    vpc_config: Option<IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Environment {
-    #[serde(default)]
-    variables: BTreeMap<String, IgnoredAny>,
-}
-
-fn secrets(properties: &Properties) -> BTreeSet<String> {
+fn secrets(properties: &FunctionProperties) -> BTreeSet<String> {
     properties
         .environment
         .iter()
@@ -93,44 +45,33 @@ fn expected(function: &str) -> BTreeSet<String> {
     names
 }
 
-fn template() -> anyhow::Result<Template> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
-    let yaml = std::fs::read_to_string(&path).context("read template.yaml")?;
-    serde_saphyr::from_str(&yaml).context("template.yaml is not a SAM template")
-}
-
 #[test]
 fn every_function_gets_only_the_secrets_it_reads() -> anyhow::Result<()> {
-    let template = template()?;
+    let template = Template::of_repository()?;
+    let globals = template
+        .globals
+        .as_ref()
+        .context("template.yaml has no Globals")?;
     ensure!(
-        secrets(&template.globals.function).is_empty(),
+        secrets(&globals.function).is_empty(),
         "Globals give every function {:?}",
-        secrets(&template.globals.function)
+        secrets(&globals.function)
     );
     let mut seen = BTreeSet::new();
-    for (name, resource) in &template.resources {
-        if resource.kind != "AWS::Serverless::Function" {
-            continue;
-        }
-        let function = resource
-            .metadata
-            .as_ref()
-            .and_then(|m| m.build_properties.as_ref())
-            .and_then(|b| b.binary.clone())
-            .with_context(|| format!("{name}: no Metadata.BuildProperties.Binary"))?;
-        let properties = resource.properties.as_ref().context("no Properties")?;
+    for function in template.functions()? {
+        let (name, binary, properties) = (function.name, function.binary, function.properties);
         ensure!(
-            secrets(properties) == expected(&function),
-            "{name} ({function}) gets {:?}, reads {:?}",
+            secrets(properties) == expected(binary),
+            "{name} ({binary}) gets {:?}, reads {:?}",
             secrets(properties),
-            expected(&function)
+            expected(binary)
         );
         let in_vpc = properties.vpc_config.is_some();
         ensure!(
-            in_vpc == (function != "authorizer"),
+            in_vpc == (binary != "authorizer"),
             "{name}: in the VPC: {in_vpc}"
         );
-        seen.insert(function);
+        seen.insert(binary.to_owned());
     }
     let listed: BTreeSet<String> = SECRETS.iter().map(|(f, _)| (*f).to_owned()).collect();
     ensure!(
@@ -183,14 +124,14 @@ fn localstack_gives_each_function_its_secrets_only() -> anyhow::Result<()> {
 /// The check fails when a function is given one secret too many.
 #[test]
 fn an_extra_secret_is_caught() {
-    let properties = Properties {
+    let properties = FunctionProperties {
         environment: Some(Environment {
             variables: BTreeMap::from([
                 ("DATABASE_URL".to_owned(), IgnoredAny),
                 ("SMTP_URL".to_owned(), IgnoredAny),
             ]),
         }),
-        ..Properties::default()
+        ..FunctionProperties::default()
     };
     assert_ne!(secrets(&properties), expected("register"));
     assert_eq!(secrets(&properties), expected("email"));

@@ -17,7 +17,7 @@ use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
 use crate::ports::{Consumer, EventPublisher, Outbox};
 use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
-use crate::wiring::{Broker, Wiring, probe};
+use crate::wiring::{Broker, RELAY_BATCH, Wiring, probe};
 
 /// How often the relay looks for events it was not woken for (retries, other processes).
 const RELAY_POLL: Duration = Duration::from_secs(1);
@@ -102,12 +102,14 @@ impl Embedded {
     }
 
     pub fn relay(&self) -> Relay {
-        Relay {
-            outbox: self.outbox.clone(),
-            publisher: self.publisher.clone(),
-            // A broker's refusals are outages, and an outage delays events, never loses them.
-            max_attempts: self.broker.is_none().then_some(RELAY_MAX_ATTEMPTS),
-            batch: 100,
+        match &self.broker {
+            Some(broker) => broker.relay(self.outbox.clone()),
+            None => Relay {
+                outbox: self.outbox.clone(),
+                publisher: self.publisher.clone(),
+                max_attempts: Some(RELAY_MAX_ATTEMPTS),
+                batch: RELAY_BATCH,
+            },
         }
     }
 

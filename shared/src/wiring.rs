@@ -33,8 +33,10 @@ use crate::http::Probe;
 use crate::ports::{
     Consumer, FeedCache, Mailer, Outbox, PostStore, ProcessedEvents, SocialGraph, UserStore,
 };
-use crate::services::{Context, Idempotent, PasswordHasher, TokenService};
+use crate::services::{Context, Idempotent, PasswordHasher, Relay, TokenService};
 
+/// Events the relay reads from the outbox at a time.
+pub const RELAY_BATCH: usize = 100;
 /// Posts are cached for hydration for a day: long enough for the hot set, short enough to
 /// keep Redis' memory for feeds.
 const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
@@ -78,6 +80,19 @@ pub struct Broker {
     pub publisher: Arc<RabbitPublisher>,
     pub url: SecretString,
     pub topology: Topology,
+}
+
+impl Broker {
+    /// The relay that publishes `outbox` here. A broker's refusals are outages, and an outage
+    /// delays events, never loses them: nothing is given up.
+    pub fn relay(&self, outbox: Arc<dyn Outbox>) -> Relay {
+        Relay {
+            outbox,
+            publisher: self.publisher.clone(),
+            max_attempts: None,
+            batch: RELAY_BATCH,
+        }
+    }
 }
 
 /// The parts opened so far, and their health checks.

@@ -101,12 +101,7 @@ pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
     let broker = wiring
         .broker()
         .context("RABBITMQ_URL: the relay function needs the broker")?;
-    let relay = &Relay {
-        outbox,
-        publisher: broker.publisher,
-        max_attempts: None,
-        batch: 100,
-    };
+    let relay = &broker.relay(outbox);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
             let sent = relay.drain().await.context("relay the outbox")?;

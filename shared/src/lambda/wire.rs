@@ -61,7 +61,7 @@ pub fn secrets_of(function: &str) -> &'static [&'static str] {
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::ports::{Consumer, Outbox};
-use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
+use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer};
 use crate::wiring::Wiring;
 
 /// An HTTP function's wiring from its context, for a function that writes no events.
@@ -78,13 +78,7 @@ fn http(wiring: Wiring<'_>, ctx: Context) -> HttpWiring {
 /// configured. Only these functions call [`Wiring::broker`], so only they link the broker's
 /// client.
 fn publishing(mut wiring: Wiring<'_>, ctx: Context, outbox: Arc<dyn Outbox>) -> HttpWiring {
-    let relay = wiring.broker().map(|broker| Relay {
-        outbox,
-        publisher: broker.publisher,
-        // A broker's refusals are outages, and an outage delays events, never loses them.
-        max_attempts: None,
-        batch: 100,
-    });
+    let relay = wiring.broker().map(|broker| broker.relay(outbox));
     HttpWiring {
         relay,
         ..http(wiring, ctx)

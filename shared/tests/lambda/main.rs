@@ -23,6 +23,7 @@ use rookery::lambda::consumer::{BatchReport, handle_batch};
 use rookery::lambda::{HttpWiring, wire};
 use rookery::ports::{ConsumeError, Consumer};
 use rookery::services::Relay;
+use rookery_test_support::service_url;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -246,19 +247,11 @@ async fn a_function_serves_only_its_own_routes() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let service =
-        |var: &str, default: &str| std::env::var(var).unwrap_or_else(|_| default.to_owned());
     let vars: HashMap<&str, String> = HashMap::from([
         ("ROOKERY_DATA_DIR", data.path().display().to_string()),
         ("JWT_SECRET", SECRET.to_owned()),
-        (
-            "REDIS_URL",
-            service("TEST_REDIS_URL", "redis://127.0.0.1:6379"),
-        ),
-        (
-            "RABBITMQ_URL",
-            service("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
-        ),
+        ("REDIS_URL", service_url("TEST_REDIS_URL")),
+        ("RABBITMQ_URL", service_url("TEST_RABBITMQ_URL")),
     ]);
     let config = Config::from_lookup(|name| vars.get(name).cloned())?;
     let probes = |wiring: &HttpWiring| -> Vec<&str> {
