@@ -1,8 +1,10 @@
 //! The product as separate functions: `cargo lambda watch` (its Lambda runtime API, invoke
 //! endpoint and HTTP router from Cargo.toml's metadata), every function binary as its own
 //! process, `rookery-bridge` feeding RabbitMQ's queues and the relay's schedule to them, and the
-//! real RabbitMQ, Redis and SMTP sink (maildev). The story goes through the HTTP router as a
-//! client would: register, welcome mail, follow, post, home feed.
+//! real RabbitMQ, Redis and SMTP sink (maildev). Each function reads its secret settings from
+//! Secrets Manager (moto's server) at start-up, as in AWS: its environment names the secrets,
+//! and only its own. The story goes through the HTTP router as a client would: register,
+//! welcome mail, follow, post, home feed.
 //!
 //! `cargo lambda watch --only-lambda-apis` serves the APIs while this test starts the function
 //! binaries cargo has just built for it; a plain `cargo lambda watch` would `cargo run` each one
@@ -37,8 +39,10 @@ const FUNCTIONS: [(&str, &str); 11] = [
 ];
 
 /// The shared crate's tests find the services the same way: one list of defaults.
+use rookery::lambda::secrets::{SECRET_SETTINGS, id_variable};
+use rookery::lambda::wire::secrets_of;
 use rookery_test_support::app::maildev_mails_to;
-use rookery_test_support::service_url;
+use rookery_test_support::{secrets, service_url};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -129,6 +133,29 @@ fn product_env(data: &Path, namespace: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A function's environment as template.yaml gives it: the product's settings without any
+/// secret value, the id of each secret the function reads (and no other), and the way to
+/// Secrets Manager.
+fn function_env(
+    env: &[(&'static str, String)],
+    function: &str,
+    secrets_prefix: &str,
+) -> Vec<(String, String)> {
+    let own = secrets_of(function);
+    let settings = env
+        .iter()
+        .filter(|(name, _)| !SECRET_SETTINGS.contains(name))
+        .map(|(name, value)| ((*name).to_owned(), value.clone()));
+    let ids = env
+        .iter()
+        .filter(|(name, _)| own.contains(name))
+        .map(|(name, _)| (id_variable(name), format!("{secrets_prefix}{name}")));
+    let aws = secrets::aws_env()
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value));
+    settings.chain(ids).chain(aws).collect()
+}
+
 async fn start(processes: &mut Processes, port: u16, data: &Path, tag: &str) -> anyhow::Result<()> {
     let mut watch = Command::new(cargo_lambda()?);
     watch
@@ -150,10 +177,16 @@ async fn start(processes: &mut Processes, port: u16, data: &Path, tag: &str) -> 
     })
     .await?;
     let env = product_env(data, &format!("e2e-{tag}"));
+    let secrets_prefix = format!("rookery-e2e-{tag}/");
+    for (setting, value) in &env {
+        if SECRET_SETTINGS.contains(setting) {
+            secrets::create(&format!("{secrets_prefix}{setting}"), value).await?;
+        }
+    }
     for (name, binary) in FUNCTIONS {
         let mut function = Command::new(binary);
         function
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(function_env(&env, name, &secrets_prefix))
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("http://127.0.0.1:{port}/.rt/{name}"),

@@ -1,39 +1,79 @@
-//! Least privilege in template.yaml: each function receives exactly the secret settings it
-//! reads (`rookery::lambda::wire::SECRETS`, which the lambda tests hold to each function's
-//! wiring), no secret sits in the Globals every function inherits, and only the authorizer,
-//! which needs nothing but its token secret, runs outside the VPC.
+//! Least privilege in template.yaml: each function is told where exactly the secret settings it
+//! reads are (`rookery::lambda::wire::SECRETS`, which the lambda tests hold to each function's
+//! wiring) and may read those secrets only; no secret value is in any environment, nor in the
+//! Globals every function inherits; and only the authorizer, which needs nothing but its token
+//! secret, runs outside the VPC.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{Context as _, ensure};
+use rookery::lambda::secrets::SECRET_SETTINGS;
 use rookery::lambda::wire::{SECRETS, secrets_of};
 use rookery_test_support::template::{Environment, FunctionProperties, Template};
 use serde::de::IgnoredAny;
 
-/// Every variable that holds a secret or says where one is used.
-const SECRET_VARIABLES: [&str; 8] = [
-    "JWT_SECRET",
-    "RABBITMQ_URL",
-    "REDIS_URL",
-    "SMTP_URL",
-    "DATABASE_URL",
-    "NEO4J_URI",
-    "NEO4J_USER",
-    "NEO4J_PASSWORD",
-];
-
+/// The settings a function is pointed to: `<NAME>_SECRET_ID`, and the Neo4j address and user
+/// that go with a Neo4j password.
 fn secrets(properties: &FunctionProperties) -> BTreeSet<String> {
+    let variables = properties
+        .environment
+        .iter()
+        .flat_map(|env| env.variables.keys());
+    let mut names = BTreeSet::new();
+    for name in variables {
+        if let Some(setting) = name.strip_suffix("_SECRET_ID") {
+            names.insert(setting.to_owned());
+        } else if SECRET_SETTINGS.contains(&name.as_str()) || name.starts_with("NEO4J_") {
+            names.insert(name.clone());
+        }
+    }
+    names
+}
+
+/// The secret values a function's environment holds in plain text (there should be none).
+fn plain_secrets(properties: &FunctionProperties) -> Vec<String> {
     properties
         .environment
         .iter()
         .flat_map(|env| env.variables.keys())
-        .filter(|name| SECRET_VARIABLES.contains(&name.as_str()))
+        .filter(|name| SECRET_SETTINGS.contains(&name.as_str()))
         .cloned()
         .collect()
 }
 
-/// The variables a function should see: its secrets, the Neo4j password with its address.
+/// The settings whose secrets a function's policies let it read: the `<prefix><NAME>-??????`
+/// ARNs of its `secretsmanager:GetSecretValue` statements.
+fn readable(properties: &FunctionProperties) -> anyhow::Result<BTreeSet<String>> {
+    let mut names = BTreeSet::new();
+    for policy in &properties.policies {
+        for statement in policy["Statement"].as_array().into_iter().flatten() {
+            let action = &statement["Action"];
+            let reads = action == "secretsmanager:GetSecretValue"
+                || action
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "secretsmanager:GetSecretValue"));
+            if !reads {
+                continue;
+            }
+            let resources = statement["Resource"]
+                .as_array()
+                .context("Resource is not a list")?;
+            for resource in resources {
+                let arn = resource.as_str().context("Resource is not a string")?;
+                let setting = arn
+                    .strip_prefix("arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretsPrefix}")
+                    .and_then(|rest| rest.strip_suffix("-??????"))
+                    .with_context(|| format!("{arn}: not one setting's secret"))?;
+                names.insert(setting.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The settings a function should be pointed to: its secrets, and the Neo4j address and user
+/// with its password.
 fn expected(function: &str) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = secrets_of(function)
         .iter()
@@ -65,6 +105,17 @@ fn every_function_gets_only_the_secrets_it_reads() -> anyhow::Result<()> {
             "{name} ({binary}) gets {:?}, reads {:?}",
             secrets(properties),
             expected(binary)
+        );
+        ensure!(
+            plain_secrets(properties).is_empty(),
+            "{name}: secret values in its environment: {:?}",
+            plain_secrets(properties)
+        );
+        let own: BTreeSet<String> = secrets_of(binary).iter().map(|s| (*s).to_owned()).collect();
+        ensure!(
+            readable(properties)? == own,
+            "{name} ({binary}) may read the secrets of {:?}, reads {own:?}",
+            readable(properties)?
         );
         let in_vpc = properties.vpc_config.is_some();
         ensure!(
@@ -121,18 +172,47 @@ fn localstack_gives_each_function_its_secrets_only() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The check fails when a function is given one secret too many.
+/// The checks fail when a function is pointed to one secret too many, is given a value in
+/// plain text, or may read a secret it does not use.
 #[test]
 fn an_extra_secret_is_caught() {
+    let variables = |names: &[&str]| {
+        Some(Environment {
+            variables: names
+                .iter()
+                .map(|n| ((*n).to_owned(), IgnoredAny))
+                .collect(),
+        })
+    };
     let properties = FunctionProperties {
-        environment: Some(Environment {
-            variables: BTreeMap::from([
-                ("DATABASE_URL".to_owned(), IgnoredAny),
-                ("SMTP_URL".to_owned(), IgnoredAny),
-            ]),
-        }),
+        environment: variables(&["DATABASE_URL_SECRET_ID", "SMTP_URL_SECRET_ID"]),
         ..FunctionProperties::default()
     };
     assert_ne!(secrets(&properties), expected("register"));
     assert_eq!(secrets(&properties), expected("email"));
+    assert!(plain_secrets(&properties).is_empty());
+    let plain = FunctionProperties {
+        environment: variables(&["DATABASE_URL", "SMTP_URL_SECRET_ID"]),
+        ..FunctionProperties::default()
+    };
+    assert_eq!(secrets(&plain), expected("email"));
+    assert_eq!(plain_secrets(&plain), ["DATABASE_URL"]);
+    let arn = |name: &str| {
+        format!(
+            "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{SecretsPrefix}}{name}-??????"
+        )
+    };
+    let policies = FunctionProperties {
+        policies: vec![serde_json::json!({"Statement": [{
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [arn("DATABASE_URL"), arn("SMTP_URL"), arn("JWT_SECRET")],
+        }]})],
+        ..FunctionProperties::default()
+    };
+    let email: BTreeSet<String> = secrets_of("email")
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    assert_ne!(readable(&policies).unwrap(), email);
 }

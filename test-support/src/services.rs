@@ -10,6 +10,7 @@ pub fn service_url(var: &str) -> String {
             "TEST_RABBITMQ_URL" => "amqp://guest:guest@127.0.0.1:5672/%2f",
             "TEST_SMTP_URL" => "smtp://127.0.0.1:1025",
             "TEST_MAILDEV_URL" => "http://127.0.0.1:1080",
+            "TEST_SECRETS_MANAGER_URL" => "http://127.0.0.1:4566",
             "TEST_NEO4J_URI" => "bolt://127.0.0.1:7687",
             "TEST_NEO4J_USER" => "neo4j",
             "TEST_NEO4J_PASSWORD" => "rookery-test-password",

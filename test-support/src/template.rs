@@ -1,5 +1,5 @@
 //! What the workspace's tests read of template.yaml: each function's binary, `HttpApi` events,
-//! environment and VPC setting, and the Globals' environment. Intrinsic functions (`!Ref`,
+//! environment, VPC setting and policies, and the Globals' environment. Intrinsic functions (`!Ref`,
 //! `!If`, ...) and everything else are skipped.
 
 use std::collections::BTreeMap;
@@ -53,6 +53,9 @@ pub struct FunctionProperties {
     pub events: BTreeMap<String, Event>,
     pub environment: Option<Environment>,
     pub vpc_config: Option<IgnoredAny>,
+    /// The statements and policy templates, as YAML values (`!Sub` and other tags dropped).
+    #[serde(default)]
+    pub policies: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +125,7 @@ impl Template {
             events: BTreeMap::new(),
             environment: None,
             vpc_config: None,
+            policies: Vec::new(),
         };
         self.resources
             .iter()

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # LocalStack ready hook (mounted at /etc/localstack/init/ready.d): deploys Rookery as
 # template.yaml would, within what LocalStack's community edition emulates.
-#   1. the two secrets of the template's parameters: the application secret (AppSecretId, a JSON
-#      object: JWT_SECRET, RABBITMQ_URL, REDIS_URL, SMTP_URL, DATABASE_URL, NEO4J_PASSWORD) and
-#      the broker credentials (BrokerCredentialsSecretArn, {"username", "password"}); an existing
-#      secret is kept, so an edited one survives a re-run;
+#   1. the secrets the template's parameters name: one per secret setting under SecretsPrefix
+#      (rookery/JWT_SECRET, rookery/RABBITMQ_URL, rookery/REDIS_URL, ...) and the broker
+#      credentials (BrokerCredentialsSecretArn, {"username", "password"}); an existing secret is
+#      kept, so an edited one survives a re-run;
 #   2. every function of the template from target/lambda/<name>/bootstrap.zip (provided.al2023,
-#      the architecture the binary was built for), its environment resolved from the secret as
-#      the template's dynamic references are: only the secrets that function reads (the
-#      helper's secrets_of), REDIS_URL, SMTP_URL, DATABASE_URL, NEO4J_* as USE_REDIS,
-#      USE_SMTP, USE_SQL_SERVER, USE_NEO4J allow;
+#      the architecture the binary was built for), with the template's environment: for each
+#      secret setting that function reads (the helper's secrets_of), <NAME>_SECRET_ID naming
+#      its secret, which the function reads at start-up (LocalStack gives every function
+#      AWS_ENDPOINT_URL); REDIS_URL, SMTP_URL, DATABASE_URL, NEO4J_* as USE_REDIS, USE_SMTP,
+#      USE_SQL_SERVER, USE_NEO4J allow;
 #   3. the HTTP functions behind a REST API (API Gateway v1: the HTTP API of the template is a
 #      LocalStack Pro feature), routed as the template's HttpApi events, and each behind a
 #      function URL (the HTTP API's payload 2.0);
@@ -27,7 +28,7 @@ set -euo pipefail
 region=${AWS_DEFAULT_REGION:-us-east-1}
 account=000000000000
 lambda_dir=${ROOKERY_LAMBDA_DIR:-/opt/rookery/lambda}
-app_secret_id=${APP_SECRET_ID:-rookery/app}
+secrets_prefix=${SECRETS_PREFIX:-rookery/}
 broker_secret_id=${BROKER_SECRET_ID:-rookery/broker}
 # LocalStack checks no IAM policy; the role only has to be a well-formed ARN.
 role=arn:aws:iam::${account}:role/rookery-lambda
@@ -100,25 +101,18 @@ def flag(name):
     return value == "true"
 
 command, args = sys.argv[1], sys.argv[2:]
-if command == "app-secret":
-    keys = ["JWT_SECRET", "RABBITMQ_URL", "REDIS_URL", "SMTP_URL", "DATABASE_URL", "NEO4J_PASSWORD"]
-    print(json.dumps({key: os.environ.get(key, "") for key in keys}))
-elif command == "broker-secret":
+if command == "broker-secret":
     # The broker user of RABBITMQ_URL, in the format of Lambda's Amazon MQ event source.
     url = urllib.parse.urlsplit(os.environ["RABBITMQ_URL"])
     print(json.dumps({"username": urllib.parse.unquote(url.username or ""),
                       "password": urllib.parse.unquote(url.password or "")}))
 elif command == "environment":
-    # template.yaml's environment of one function: the Globals' settings and the function's own
-    # secrets (rookery::lambda::wire::SECRETS; tests/template.rs holds this table to it), with
-    # the secret's values resolved.
-    secret_file, trigger, name = args
-    with open(secret_file) as f:
-        secret = json.load(f)
+    # template.yaml's environment of one function: the Globals' settings and where the
+    # function's own secrets are (rookery::lambda::wire::SECRETS; tests/template.rs holds this
+    # table to it).
+    prefix, trigger, name = args
     def from_secret(key):
-        if not secret.get(key):
-            sys.exit(f"{key} is missing from the secret {os.environ.get('APP_SECRET_ID')}")
-        return secret[key]
+        return prefix + key
     secrets_of = {
         "authorizer": ["JWT_SECRET"],
         "register": ["DATABASE_URL", "RABBITMQ_URL"],
@@ -138,14 +132,14 @@ elif command == "environment":
     env = {}
     for key in ("JWT_SECRET", "RABBITMQ_URL"):
         if key in uses:
-            env[key] = from_secret(key)
+            env[key + "_SECRET_ID"] = from_secret(key)
     for key, use in (("REDIS_URL", "USE_REDIS"), ("SMTP_URL", "USE_SMTP"), ("DATABASE_URL", "USE_SQL_SERVER")):
         if key in uses and flag(use):
-            env[key] = from_secret(key)
+            env[key + "_SECRET_ID"] = from_secret(key)
     if "NEO4J_PASSWORD" in uses and flag("USE_NEO4J"):
         env["NEO4J_URI"] = os.environ["NEO4J_URI"]
         env["NEO4J_USER"] = os.environ.get("NEO4J_USER", "neo4j")
-        env["NEO4J_PASSWORD"] = from_secret("NEO4J_PASSWORD")
+        env["NEO4J_PASSWORD_SECRET_ID"] = from_secret("NEO4J_PASSWORD")
     settings = {"MAIL_FROM": "Rookery <no-reply@rookery.local>", "BCRYPT_COST": "12",
                 "JWT_TTL_SECONDS": "3600", "FEED_CAP": "800", "FANOUT_THRESHOLD": "10000",
                 "FEED_TTL_DAYS": "30", "RUST_LOG": "info"}
@@ -174,7 +168,7 @@ else:
 PY
 helper() { python3 "$work/helper.py" "$@"; }
 
-# Creates the secret $1 with the JSON in file $2 unless it exists.
+# Creates the secret $1 with the text in file $2 unless it exists.
 ensure_secret() {
   local name=$1 file=$2
   if awslocal secretsmanager describe-secret --secret-id "$name" >/dev/null 2>&1; then
@@ -192,7 +186,7 @@ deploy_function() {
   [[ -f $zip ]] || fail "$zip is missing: build the zips first," \
     "cargo lambda build --release --x86-64 --output-format zip (or --arm64 on an arm64 host)"
   arch=$(helper architecture "$zip")
-  helper environment "$work/app-secret.json" "$trigger" "$name" >"$env"
+  helper environment "$secrets_prefix" "$trigger" "$name" >"$env"
   if awslocal lambda get-function --function-name "$name" >/dev/null 2>&1; then
     awslocal lambda update-function-code --function-name "$name" --zip-file "fileb://$zip" \
       --architectures "$arch" >/dev/null
@@ -227,15 +221,17 @@ ensure_resource() {
 }
 
 # --- 1. secrets ------------------------------------------------------------------------------
-helper app-secret >"$work/app-secret.json"
+# One secret per setting, from compose.yaml's environment; a setting left empty there (say
+# DATABASE_URL without SQL Server) gets no secret, and no function is pointed to one.
+for key in JWT_SECRET RABBITMQ_URL REDIS_URL SMTP_URL DATABASE_URL NEO4J_PASSWORD; do
+  [[ -n ${!key:-} ]] || continue
+  printf '%s' "${!key}" >"$work/secret-$key"
+  ensure_secret "$secrets_prefix$key" "$work/secret-$key"
+done
 helper broker-secret >"$work/broker-secret.json"
-ensure_secret "$app_secret_id" "$work/app-secret.json"
 ensure_secret "$broker_secret_id" "$work/broker-secret.json"
 broker_secret_arn=$(awslocal secretsmanager describe-secret --secret-id "$broker_secret_id" \
   --query ARN --output text)
-# What the functions get is what the secret holds now, as CloudFormation resolves it.
-awslocal secretsmanager get-secret-value --secret-id "$app_secret_id" --query SecretString \
-  --output text >"$work/app-secret.json"
 
 # --- 2. functions ----------------------------------------------------------------------------
 while read -r name trigger memory timeout; do
@@ -290,6 +286,6 @@ rookery deploy: done.
   invoke any function: POST http://localhost:4566/2015-03-31/functions/<name>/invocations
   queue consumers:     network, email, fanout: fed by the bridge, run with
                        BRIDGE_INVOKE_URL=http://localhost:4566
-  secrets:             $app_secret_id, $broker_secret_arn
+  secrets:             ${secrets_prefix}<NAME>, $broker_secret_arn
   mail:                http://localhost:1080
 EOF

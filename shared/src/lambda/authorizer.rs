@@ -40,7 +40,7 @@ pub fn authorize(
 /// Serves the authorizer as a Lambda. It needs the token secret and nothing else: no store, no
 /// cache, no broker, so it starts fast and needs no network access.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
-    let config = super::start()?;
+    let config = super::start().await?;
     let secret = config
         .jwt_secret
         .as_ref()

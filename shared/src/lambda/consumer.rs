@@ -81,7 +81,7 @@ where
     W: FnOnce(crate::config::Config) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Vec<Arc<dyn Consumer>>>>,
 {
-    let config = super::start()?;
+    let config = super::start().await?;
     let consumers = &wire(config).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<RabbitMqEvent>| async move {

@@ -3,6 +3,7 @@
 
 pub mod authorizer;
 pub mod consumer;
+pub mod secrets;
 pub mod wire;
 
 use std::future::Future;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt as _;
+use secrecy::ExposeSecret as _;
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -28,11 +30,22 @@ pub struct HttpWiring {
     pub relay: Option<Relay>,
 }
 
-/// Reads the configuration and sets up JSON logs, as every function starts.
-pub fn start() -> anyhow::Result<Config> {
-    let mut config = Config::from_env()?;
+/// Sets up JSON logs and reads the configuration, with the secret settings read from Secrets
+/// Manager where the environment names their secrets, as every function starts.
+///
+/// # Errors
+/// A secret cannot be read, or a setting is invalid.
+pub async fn start() -> anyhow::Result<Config> {
+    crate::telemetry::init(crate::config::LogFormat::Json);
+    let env = |name: &str| std::env::var(name).ok();
+    let secrets = secrets::resolve(env).await?;
+    let mut config = Config::from_lookup(|name| {
+        secrets
+            .get(name)
+            .map(|value| value.expose_secret().to_owned())
+            .or_else(|| env(name))
+    })?;
     config.log_format = crate::config::LogFormat::Json;
-    crate::telemetry::init(config.log_format);
     Ok(config)
 }
 
@@ -44,7 +57,7 @@ where
     W: FnOnce(Config) -> Fut,
     Fut: Future<Output = anyhow::Result<HttpWiring>>,
 {
-    let config = start()?;
+    let config = start().await?;
     let wiring = wire(config).await?;
     lambda_http::run(router(&wiring, function)).await
 }
@@ -95,7 +108,7 @@ async fn publish_written(relay: &Relay, written: &Notify) {
 /// Serves the relay as a Lambda on a schedule: each invocation publishes what the outbox holds
 /// to RabbitMQ (`RABBITMQ_URL` is required).
 pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
-    let config = start()?;
+    let config = start().await?;
     let mut wiring = Wiring::new(&config).await?;
     let outbox = wiring.sql().await?.outbox;
     let broker = wiring
