@@ -13,7 +13,7 @@ pub use event::{Event, EventPayload, Queue};
 pub use ids::{EventId, PostId, UserId};
 pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
 pub use post::{NewPost, Post, PostContent};
-pub use text::{DisplayName, Email, Password, Username};
+pub use text::{DisplayName, Email, Login, Password, Username};
 pub use time::Timestamp;
 pub use user::{Credentials, NewUser, Profile, Relation, User, UserSummary};
 

@@ -54,6 +54,40 @@ impl fmt::Display for Username {
     }
 }
 
+/// What a user logs in with: their username or their e-mail address (anything with an `@`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    Username(Username),
+    Email(Email),
+}
+
+impl Login {
+    /// `None` when the text is neither a username nor an e-mail address: no user has it.
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw.contains('@') {
+            Email::parse(raw).ok().map(Self::Email)
+        } else {
+            Username::parse(raw).ok().map(Self::Username)
+        }
+    }
+
+    /// The [`Username::key`] to look up, for a username.
+    pub fn username_key(&self) -> Option<String> {
+        match self {
+            Self::Username(username) => Some(username.key()),
+            Self::Email(_) => None,
+        }
+    }
+
+    /// The address to look up, for an e-mail address.
+    pub fn email(&self) -> Option<&str> {
+        match self {
+            Self::Email(email) => Some(email.as_str()),
+            Self::Username(_) => None,
+        }
+    }
+}
+
 /// An e-mail address, stored and compared in lower case.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -177,6 +211,27 @@ impl DisplayName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_is_a_username_or_an_email_address() {
+        let by_name = Login::parse("Ann_Lee").unwrap();
+        assert_eq!(by_name.username_key().as_deref(), Some("ann_lee"));
+        assert_eq!(by_name.email(), None);
+        let by_mail = Login::parse("Ann.Lee@Example.COM").unwrap();
+        assert_eq!(by_mail.email(), Some("ann.lee@example.com"));
+        assert_eq!(by_mail.username_key(), None);
+        for nobody in [
+            "",
+            "ab",
+            "ann lee",
+            "ann@",
+            "@example.com",
+            "a@b@c.com",
+            &"x".repeat(31),
+        ] {
+            assert_eq!(Login::parse(nobody), None, "{nobody:?}");
+        }
+    }
 
     #[test]
     fn username_length_boundaries() {

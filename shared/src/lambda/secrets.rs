@@ -358,13 +358,13 @@ mod tests {
     fn endpoints_follow_the_region_and_the_overrides() {
         let client = SecretsManager::from_env(env(&AWS)).unwrap();
         assert_eq!(
-            client.endpoint.as_str(),
+            client.endpoint.to_string(),
             "https://secretsmanager.eu-west-1.amazonaws.com/"
         );
         let cn = [("AWS_REGION", "cn-north-1"), AWS[1], AWS[2]];
         let client = SecretsManager::from_env(env(&cn)).unwrap();
         assert_eq!(
-            client.endpoint.as_str(),
+            client.endpoint.to_string(),
             "https://secretsmanager.cn-north-1.amazonaws.com.cn/"
         );
         let local = [

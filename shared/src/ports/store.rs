@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Credentials, Event, NewPost, NewUser, Post, PostId, User, UserId, UserSummary,
+    Credentials, Event, Login, NewPost, NewUser, Post, PostId, User, UserId, UserSummary,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,7 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// Finds the credentials of the user whose username or e-mail is `login`,
     /// case-insensitively.
-    async fn credentials(&self, login: &str) -> anyhow::Result<Option<Credentials>>;
+    async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>>;
 
     /// The summaries of these users, in no particular order; unknown ids are left out.
     async fn summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>>;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use accounts::{Registration, login, register};
+pub use accounts::{Registration, login, refuse_login, register};
 pub use auth::{IssuedToken, PasswordHasher, TokenService};
 pub use consumers::{EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, welcome_mail};
 pub use error::{ErrorCode, ServiceError, ServiceResult};

@@ -178,6 +178,23 @@ async fn login_failures_are_alike() -> anyhow::Result<()> {
         a.body, b.body,
         "unknown user and wrong password must read the same"
     );
+    // A login no user can have (neither a username nor an address) is refused the same way.
+    for impossible in ["a b", "an@", "x", "ann@@example.com"] {
+        let d = app
+            .send(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"login": impossible, "password": "correct horse"})),
+            )
+            .await?;
+        d.problem(401)?;
+        assert_eq!(a.body, d.body, "login {impossible:?}");
+    }
+    // A username logs in whatever its case, an address too.
+    app.login("ANN", "correct horse").await?;
+    app.login(&app.email("ann").to_uppercase(), "correct horse")
+        .await?;
     Ok(())
 }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use futures::FutureExt as _;
 
-use anyhow::{bail, ensure};
+use anyhow::{Context as _, bail, ensure};
 use rookery::domain::{
-    DisplayName, Email, Event, EventId, EventPayload, NewPost, NewUser, Post, PostContent, PostId,
-    Timestamp, User, UserId, UserSummary, Username,
+    DisplayName, Email, Event, EventId, EventPayload, Login, NewPost, NewUser, Post, PostContent,
+    PostId, Timestamp, User, UserId, UserSummary, Username,
 };
 use rookery::ports::{CreateUserError, Outbox, OutboxEntry, PostStore, UserStore};
 
@@ -204,7 +204,8 @@ async fn create_user_and_look_it_up(
         email.to_uppercase(),
         format!("Ann.Lee.{suffix}@Example.COM"),
     ] {
-        let Some(credentials) = users.credentials(&login).await? else {
+        let parsed = Login::parse(&login).context("a valid login")?;
+        let Some(credentials) = users.credentials(&parsed).await? else {
             bail!("credentials({login:?}) found nobody");
         };
         check_eq(
@@ -220,7 +221,10 @@ async fn create_user_and_look_it_up(
     }
     for login in [format!("Bob_{suffix}"), format!("bob.{suffix}@example.com")] {
         ensure!(
-            users.credentials(&login).await?.is_none(),
+            users
+                .credentials(&Login::parse(&login).context("a valid login")?)
+                .await?
+                .is_none(),
             "credentials({login:?}) found someone"
         );
     }
@@ -289,7 +293,8 @@ async fn taken_username_or_email_is_refused_and_leaves_nothing(
         Some(&first),
         "the first user after refused duplicates",
     )?;
-    let credentials = users.credentials(&first.email).await?;
+    let login = Login::parse(&first.email).context("a valid login")?;
+    let credentials = users.credentials(&login).await?;
     check_eq(
         credentials.map(|c| c.id),
         Some(first.id),

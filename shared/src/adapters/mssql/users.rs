@@ -4,7 +4,7 @@ use tiberius::Row;
 
 use super::{Mssql, OutboxRow, column, id_param, json_ids, sql, text_column, time_column};
 use super::{time_param, uuid_column};
-use crate::domain::{Credentials, Event, NewUser, User, UserId, UserSummary};
+use crate::domain::{Credentials, Event, Login, NewUser, User, UserId, UserSummary};
 use crate::ports::{CreateUserError, UserStore};
 
 /// The unique indexes of `users` (0001_initial.sql), by which a duplicate key is told apart.
@@ -165,9 +165,9 @@ impl UserStore for Mssql {
         row.as_ref().map(user).transpose()
     }
 
-    async fn credentials(&self, login: &str) -> anyhow::Result<Option<Credentials>> {
-        // Usernames fold like `Username::key` (ASCII); e-mail like `Email::parse` (Unicode).
-        let (key, email) = (login.to_ascii_lowercase(), login.to_lowercase());
+    async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>> {
+        // One of the two is NULL, which equals nothing.
+        let (key, email) = (login.username_key(), login.email());
         let mut conn = self.conn().await?;
         let row = conn
             .query(sql::CREDENTIALS, &[&key, &email])

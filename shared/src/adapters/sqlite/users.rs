@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::{Sqlite, insert_outbox, json_ids, parse};
-use crate::domain::{Credentials, Event, NewUser, Timestamp, User, UserId, UserSummary};
+use crate::domain::{Credentials, Event, Login, NewUser, Timestamp, User, UserId, UserSummary};
 use crate::ports::{CreateUserError, UserStore};
 
 fn user(row: &SqliteRow) -> anyhow::Result<User> {
@@ -85,13 +85,13 @@ impl UserStore for Sqlite {
         row.as_ref().map(user).transpose()
     }
 
-    async fn credentials(&self, login: &str) -> anyhow::Result<Option<Credentials>> {
+    async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>> {
+        // One of the two is NULL, which equals nothing.
         let row = sqlx::query(
             "SELECT id, password_hash FROM users WHERE username_key = ?1 OR email = ?2 LIMIT 1",
         )
-        // Usernames fold like `Username::key` (ASCII); e-mail like `Email::parse` (Unicode).
-        .bind(login.to_ascii_lowercase())
-        .bind(login.to_lowercase())
+        .bind(login.username_key())
+        .bind(login.email())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {

@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use crate::domain::Login;
 use crate::http::AppState;
 use crate::http::dto::{LoginRequest, RegisterRequest, RegisteredUser, TokenResponse};
 use crate::http::extract::JsonBody;
@@ -41,6 +42,9 @@ pub async fn login(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ServiceError> {
-    let token = services::login(&state.ctx, &body.login, &body.password).await?;
+    let token = match Login::parse(&body.login) {
+        Some(login) => services::login(&state.ctx, &login, &body.password).await?,
+        None => services::refuse_login(&state.ctx, &body.password).await?,
+    };
     Ok(Json(token.into()))
 }
