@@ -3,6 +3,7 @@
 
 mod event;
 mod ids;
+pub mod markup;
 mod page;
 mod post;
 mod text;
