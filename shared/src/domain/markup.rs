@@ -95,8 +95,15 @@ mod tests {
         assert!(mentions("x9@ann").is_empty());
         assert!(mentions("_@ann").is_empty());
         assert!(mentions("@@ann").is_empty());
-        assert!(mentions("é@ann").is_empty(), "a Unicode letter counts as a letter");
-        assert_eq!(mentions("@ann@bob"), ["ann"], "the second @ follows a letter");
+        assert!(
+            mentions("é@ann").is_empty(),
+            "a Unicode letter counts as a letter"
+        );
+        assert_eq!(
+            mentions("@ann@bob"),
+            ["ann"],
+            "the second @ follows a letter"
+        );
     }
 
     #[test]
@@ -105,10 +112,17 @@ mod tests {
         assert_eq!(mentions("@abc"), ["abc"], "3 characters");
         let thirty = "a".repeat(30);
         assert_eq!(mentions(&format!("@{thirty}")), [thirty.clone()]);
-        assert!(mentions(&format!("@{thirty}b")).is_empty(), "31: not cut to 30");
+        assert!(
+            mentions(&format!("@{thirty}b")).is_empty(),
+            "31: not cut to 30"
+        );
         assert_eq!(mentions("@ann's post"), ["ann"]);
         assert_eq!(mentions("@ann_lee."), ["ann_lee"]);
-        assert_eq!(mentions("@anné"), ["ann"], "the run stops at a non-ASCII letter");
+        assert_eq!(
+            mentions("@anné"),
+            ["ann"],
+            "the run stops at a non-ASCII letter"
+        );
         assert!(mentions("@ ann").is_empty());
         assert!(mentions("@").is_empty());
     }
@@ -120,7 +134,10 @@ mod tests {
 
     #[test]
     fn tags_follow_the_same_rule_and_allow_unicode_letters() {
-        assert_eq!(tags("#Rust and #rust, #café #日本語 #x"), ["rust", "café", "日本語", "x"]);
+        assert_eq!(
+            tags("#Rust and #rust, #café #日本語 #x"),
+            ["rust", "café", "日本語", "x"]
+        );
         assert_eq!(tags("#a_b1."), ["a_b1"]);
         assert!(tags("a#tag b@#tag _#tag").is_empty());
         assert_eq!(tags("##tag"), ["tag"], "# may follow #");
