@@ -111,7 +111,7 @@ mod tests {
         assert!(mentions("@ab").is_empty(), "2 characters");
         assert_eq!(mentions("@abc"), ["abc"], "3 characters");
         let thirty = "a".repeat(30);
-        assert_eq!(mentions(&format!("@{thirty}")), [thirty.clone()]);
+        assert_eq!(mentions(&format!("@{thirty}")), [thirty.as_str()]);
         assert!(
             mentions(&format!("@{thirty}b")).is_empty(),
             "31: not cut to 30"
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(tags("##tag"), ["tag"], "# may follow #");
         assert!(tags("# tag #").is_empty());
         let fifty = "t".repeat(50);
-        assert_eq!(tags(&format!("#{fifty}")), [fifty.clone()]);
+        assert_eq!(tags(&format!("#{fifty}")), [fifty.as_str()]);
         assert!(tags(&format!("#{fifty}t")).is_empty(), "51: not cut to 50");
         assert_eq!(tags("#ÉTÉ"), ["été"]);
     }
