@@ -155,7 +155,11 @@ async fn post_all(ctx: &Context, authors: &[UserId], each: usize) -> anyhow::Res
     futures::stream::iter(&posts)
         .map(|&(author, n)| async move {
             let content = PostContent::parse(&format!("bench post {n} of {author}"))?;
-            services::create_post(ctx, author, content)
+            let draft = services::Draft {
+                content,
+                in_reply_to: None,
+            };
+            services::create_post(ctx, author, draft)
                 .await
                 .context("create post")?;
             anyhow::Ok(())

@@ -446,11 +446,11 @@ async fn create_post(db: &Sqlite, author: UserId, round: usize) -> anyhow::Resul
         author_id: author,
         content: PostContent::parse(&format!("fan-out benchmark post {round}"))?,
         created_at: Timestamp::now(),
+        in_reply_to: None,
+        mentions: Vec::new(),
+        tags: Vec::new(),
     };
-    let event = Event::new(EventPayload::PostCreated {
-        post_id: new.id,
-        author_id: author,
-    });
+    let event = Event::new(EventPayload::post_created(new.id, author));
     db.create_post(&new, &event).await?;
     Ok((new.id, event))
 }

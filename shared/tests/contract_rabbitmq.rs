@@ -120,10 +120,7 @@ async fn wait_for_depth(channel: &Channel, queue: &str, want: u32) -> anyhow::Re
 }
 
 fn post_created() -> Event {
-    Event::new(EventPayload::PostCreated {
-        post_id: PostId::new(),
-        author_id: UserId::new(),
-    })
+    Event::new(EventPayload::post_created(PostId::new(), UserId::new()))
 }
 
 #[tokio::test]

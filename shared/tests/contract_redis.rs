@@ -281,11 +281,11 @@ async fn author_and_post(
         author_id: user.id,
         content: PostContent::parse("cached")?,
         created_at: Timestamp::now(),
+        in_reply_to: None,
+        mentions: Vec::new(),
+        tags: Vec::new(),
     };
-    let created = Event::new(EventPayload::PostCreated {
-        post_id: new.id,
-        author_id: user.id,
-    });
+    let created = Event::new(EventPayload::post_created(new.id, user.id));
     Ok((user.id, posts.create_post(&new, &created).await?))
 }
 

@@ -54,6 +54,7 @@ profile     http        256  10
 follow      http        256  10
 post        http        256  10
 feed-read   http        256  10
+interact    http        256  10
 network     queue       256  60
 email       queue       256  60
 fanout      queue       256  60
@@ -84,6 +85,12 @@ GET     /posts/{id}                  post
 DELETE  /posts/{id}                  post
 GET     /feed                        feed-read
 GET     /users/{username}/posts      feed-read
+PUT     /posts/{id}/like             interact
+DELETE  /posts/{id}/like             interact
+GET     /posts/{id}/likes            interact
+GET     /posts/{id}/replies          interact
+GET     /posts/{id}/context          interact
+GET     /tags/{tag}/posts            interact
 ROUTES
 }
 
@@ -121,6 +128,7 @@ elif command == "environment":
         "follow": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
         "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
         "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
+        "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
         "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
         "email": ["DATABASE_URL", "SMTP_URL"],
         "fanout": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],

@@ -25,7 +25,18 @@ pub enum EventPayload {
         display_name: String,
     },
     #[serde(rename = "post.created")]
-    PostCreated { post_id: PostId, author_id: UserId },
+    PostCreated {
+        post_id: PostId,
+        author_id: UserId,
+        /// For a reply: the post it answers and that post's author, whose followers may see it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        in_reply_to: Option<PostId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to_author: Option<UserId>,
+        /// The users the content mentions.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<UserId>,
+    },
     #[serde(rename = "post.deleted")]
     PostDeleted { post_id: PostId, author_id: UserId },
     #[serde(rename = "user.followed")]
@@ -38,6 +49,25 @@ pub enum EventPayload {
         follower_id: UserId,
         followee_id: UserId,
     },
+    #[serde(rename = "post.liked")]
+    PostLiked {
+        post_id: PostId,
+        author_id: UserId,
+        user_id: UserId,
+    },
+}
+
+impl EventPayload {
+    /// `post.created` for a post that replies to nothing and mentions no one.
+    pub fn post_created(post_id: PostId, author_id: UserId) -> Self {
+        Self::PostCreated {
+            post_id,
+            author_id,
+            in_reply_to: None,
+            reply_to_author: None,
+            mentions: Vec::new(),
+        }
+    }
 }
 
 impl Event {
@@ -57,6 +87,7 @@ impl Event {
             EventPayload::PostDeleted { .. } => "post.deleted",
             EventPayload::UserFollowed { .. } => "user.followed",
             EventPayload::UserUnfollowed { .. } => "user.unfollowed",
+            EventPayload::PostLiked { .. } => "post.liked",
         }
     }
 
@@ -122,10 +153,7 @@ mod tests {
 
     #[test]
     fn envelope_has_the_designed_shape() {
-        let event = Event::new(EventPayload::PostCreated {
-            post_id: PostId::new(),
-            author_id: UserId::new(),
-        });
+        let event = Event::new(EventPayload::post_created(PostId::new(), UserId::new()));
         let json: serde_json::Value =
             serde_json::from_str(&event.to_json().unwrap_or_default()).unwrap_or_default();
         assert_eq!(json["type"], "post.created");

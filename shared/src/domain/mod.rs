@@ -13,7 +13,7 @@ mod user;
 pub use event::{Event, EventPayload, Queue};
 pub use ids::{EventId, PostId, UserId};
 pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
-pub use post::{NewPost, Post, PostContent};
+pub use post::{Mention, NewPost, Post, PostContent, PostStats, PostView, ReplyTo, ViewerState};
 pub use text::{DisplayName, Email, Login, Password, Username};
 pub use time::Timestamp;
 pub use user::{Credentials, NewUser, Profile, Relation, User, UserSummary};

@@ -1,6 +1,6 @@
 //! Posts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{PostId, Timestamp, UserId, UserSummary, ValidationError};
 
@@ -32,22 +32,66 @@ impl PostContent {
     }
 }
 
-/// A post about to be stored.
+/// A post about to be stored, with what its content mentions and tags already resolved.
 #[derive(Debug, Clone)]
 pub struct NewPost {
     pub id: PostId,
     pub author_id: UserId,
     pub content: PostContent,
     pub created_at: Timestamp,
+    pub in_reply_to: Option<ReplyTo>,
+    pub mentions: Vec<Mention>,
+    pub tags: Vec<String>,
 }
 
-/// A stored post with its author, as clients see it.
+/// The post a reply answers, and that post's author (whose followers may see the reply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyTo {
+    pub post: PostId,
+    pub author: UserId,
+}
+
+/// A user a post mentions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mention {
+    pub id: UserId,
+    pub username: String,
+}
+
+/// A stored post with its author: what never changes once it is written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Post {
     pub id: PostId,
     pub author: UserSummary,
     pub content: String,
     pub created_at: Timestamp,
+    pub in_reply_to: Option<PostId>,
+    pub mentions: Vec<Mention>,
+    pub tags: Vec<String>,
+}
+
+/// A post's counts, exact once the write that changed them has answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PostStats {
+    pub replies: u64,
+    pub likes: u64,
+    pub reposts: u64,
+}
+
+/// What the reader has done with a post.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ViewerState {
+    pub liked: bool,
+    pub reposted: bool,
+}
+
+/// A post as an answer shows it (DESIGN 4.1): the post, its counts, and the reader's state when
+/// the request names a reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostView {
+    pub post: Post,
+    pub stats: PostStats,
+    pub viewer: Option<ViewerState>,
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::extract::RequestBody;
 use crate::domain::{
-    DisplayName, Email, Page, Password, Post, PostContent, Profile, User, UserSummary, Username,
-    ValidationError,
+    DisplayName, Email, Page, Password, PostContent, PostId, PostView, Profile, User, UserSummary,
+    Username, ValidationError,
 };
-use crate::services::{IssuedToken, Registration};
+use crate::services::{Draft, IssuedToken, Registration, Thread};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -60,17 +60,31 @@ impl RequestBody for LoginRequest {
 pub struct NewPostRequest {
     /// 1 to 280 characters after trimming.
     pub content: String,
+    /// The id of the post this one replies to.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
 }
 
 impl RequestBody for NewPostRequest {
-    const FIELDS: &'static [&'static str] = &["content"];
+    const FIELDS: &'static [&'static str] = &["content", "in_reply_to"];
 }
 
 impl NewPostRequest {
     /// # Errors
-    /// The content is empty or over 280 characters after trimming.
-    pub fn into_domain(self) -> Result<PostContent, ValidationError> {
-        PostContent::parse(&self.content)
+    /// The content is empty or over 280 characters after trimming, or `in_reply_to` is not a
+    /// post id.
+    pub fn into_domain(self) -> Result<Draft, ValidationError> {
+        Ok(Draft {
+            content: PostContent::parse(&self.content)?,
+            in_reply_to: self
+                .in_reply_to
+                .as_deref()
+                .map(|raw| {
+                    raw.parse::<PostId>()
+                        .map_err(|_| ValidationError::new("in_reply_to", "must be a post id"))
+                })
+                .transpose()?,
+        })
     }
 }
 
@@ -184,37 +198,126 @@ impl From<UserSummary> for UserSummaryResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct MentionResponse {
+    pub id: String,
+    pub username: String,
+}
+
+/// The post view (DESIGN 4.1): one shape wherever a post is answered.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PostResponse {
     pub id: String,
     pub author: UserSummaryResponse,
     pub content: String,
     pub created_at: String,
+    /// The id of the post this one replies to.
+    pub in_reply_to: Option<String>,
+    /// Each mentioned user once, in order of first appearance.
+    pub mentions: Vec<MentionResponse>,
+    /// Lower-case tags, each once, in order.
+    pub tags: Vec<String>,
+    pub reply_count: u64,
+    pub like_count: u64,
+    pub repost_count: u64,
+    /// Only when the request carries a valid token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liked_by_me: Option<bool>,
+    /// Only when the request carries a valid token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reposted_by_me: Option<bool>,
 }
 
-impl From<Post> for PostResponse {
-    fn from(p: Post) -> Self {
+impl From<PostView> for PostResponse {
+    fn from(view: PostView) -> Self {
+        let PostView {
+            post,
+            stats,
+            viewer,
+        } = view;
         Self {
-            id: p.id.to_string(),
-            author: p.author.into(),
-            content: p.content,
-            created_at: p.created_at.rfc3339(),
+            id: post.id.to_string(),
+            author: post.author.into(),
+            content: post.content,
+            created_at: post.created_at.rfc3339(),
+            in_reply_to: post.in_reply_to.map(|id| id.to_string()),
+            mentions: post
+                .mentions
+                .into_iter()
+                .map(|m| MentionResponse {
+                    id: m.id.to_string(),
+                    username: m.username,
+                })
+                .collect(),
+            tags: post.tags,
+            reply_count: stats.replies,
+            like_count: stats.likes,
+            repost_count: stats.reposts,
+            liked_by_me: viewer.map(|v| v.liked),
+            reposted_by_me: viewer.map(|v| v.reposted),
         }
     }
 }
 
-/// A page of posts; `next_cursor` is null exactly when no item follows.
+/// A feed item: the post view, and who brought the post into this feed by reposting it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedItem {
+    #[serde(flatten)]
+    pub post: PostResponse,
+    pub reposted_by: Option<UserSummaryResponse>,
+}
+
+/// A page of posts (replies); `next_cursor` is null exactly when no item follows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostPage {
     pub items: Vec<PostResponse>,
     pub next_cursor: Option<String>,
 }
 
-impl From<Page<Post>> for PostPage {
-    fn from(page: Page<Post>) -> Self {
+impl From<Page<PostView>> for PostPage {
+    fn from(page: Page<PostView>) -> Self {
         let page = page.map(PostResponse::from);
         Self {
             items: page.items,
             next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// A page of feed items (home, user and tag feeds); `next_cursor` is null exactly when no
+/// item follows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<PostView>> for FeedPage {
+    fn from(page: Page<PostView>) -> Self {
+        let page = page.map(|view| FeedItem {
+            post: view.into(),
+            reposted_by: None,
+        });
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// `GET /posts/{id}/context`: the post's place in its conversation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextResponse {
+    /// From the root down to the parent (at most 40, stopping at the first deleted one).
+    pub ancestors: Vec<PostResponse>,
+    /// Depth first, each level oldest first (at most 200).
+    pub descendants: Vec<PostResponse>,
+}
+
+impl From<Thread> for ContextResponse {
+    fn from(thread: Thread) -> Self {
+        Self {
+            ancestors: thread.ancestors.into_iter().map(Into::into).collect(),
+            descendants: thread.descendants.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -60,10 +60,32 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        match Reader::from_request_parts(parts, state).await? {
+            Reader(Some(user)) => Ok(AuthUser(user)),
+            Reader(None) => Err(ServiceError::Unauthorized),
+        }
+    }
+}
+
+/// The reader of a public route: the token's user when the request sends a token (for viewer
+/// state), nobody when it sends none. A token that is sent and fails verification is 401 here
+/// too, so that a client learns at once that its token is bad (DESIGN 4.1).
+#[derive(Debug, Clone, Copy)]
+pub struct Reader(pub Option<UserId>);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(Reader(None));
+        };
+        let token = value
+            .to_str()
+            .ok()
             .and_then(|v| {
                 let (scheme, token) = v.split_once(' ')?;
                 scheme
@@ -76,7 +98,23 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens()?
             .verify(token)
             .map_err(|_| ServiceError::Unauthorized)?;
-        Ok(AuthUser(user))
+        Ok(Reader(Some(user)))
+    }
+}
+
+/// A `{tag}` path segment, normalized as tags are stored (lower case); 422 naming `tag` for
+/// text no post can be tagged with.
+#[derive(Debug)]
+pub struct TagPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TagPath {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ServiceError::NotFound("tag not found"))?;
+        Ok(TagPath(crate::services::interact::parse_tag(&raw)?))
     }
 }
 

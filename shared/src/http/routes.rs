@@ -8,7 +8,7 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::handlers::{auth, feed, follow, meta, posts, users};
+use super::handlers::{auth, feed, follow, interact, meta, posts, users};
 
 /// The HTTP functions of DESIGN section 3: each serves the routes the table gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,16 +19,18 @@ pub enum Function {
     Follow,
     Post,
     FeedRead,
+    Interact,
 }
 
 impl Function {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Register,
         Self::Login,
         Self::Profile,
         Self::Follow,
         Self::Post,
         Self::FeedRead,
+        Self::Interact,
     ];
 
     /// The binary's name, as in `functions/<name>/`, template.yaml and `cargo lambda watch`.
@@ -40,12 +42,14 @@ impl Function {
             Self::Follow => "follow",
             Self::Post => "post",
             Self::FeedRead => "feed-read",
+            Self::Interact => "interact",
         }
     }
 }
 
 /// Who may call a route. Protected handlers check the token themselves as well, so a
-/// function reached without the gateway's authorizer is still safe.
+/// function reached without the gateway's authorizer is still safe. A public route that shows
+/// viewer state reads a token when one is sent (and refuses a bad one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Public,
@@ -125,11 +129,11 @@ const fn route(
 }
 
 use Access::{Public, Token};
-use Function::{FeedRead, Follow, Login, Post, Profile, Register};
+use Function::{FeedRead, Follow, Interact, Login, Post, Profile, Register};
 use Method::{Delete, Get, Put};
 
 /// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 15] = [
+pub static ROUTES: [Route; 21] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     }),
@@ -166,6 +170,24 @@ pub static ROUTES: [Route; 15] = [
     route(Get, "/feed", FeedRead, Token, || routes!(feed::home)),
     route(Get, "/users/{username}/posts", FeedRead, Public, || {
         routes!(feed::user_posts)
+    }),
+    route(Put, "/posts/{id}/like", Interact, Token, || {
+        routes!(interact::like)
+    }),
+    route(Delete, "/posts/{id}/like", Interact, Token, || {
+        routes!(interact::unlike)
+    }),
+    route(Get, "/posts/{id}/likes", Interact, Public, || {
+        routes!(interact::likes)
+    }),
+    route(Get, "/posts/{id}/replies", Interact, Public, || {
+        routes!(interact::replies)
+    }),
+    route(Get, "/posts/{id}/context", Interact, Public, || {
+        routes!(interact::context)
+    }),
+    route(Get, "/tags/{tag}/posts", Interact, Public, || {
+        routes!(interact::tag_posts)
     }),
 ];
 

@@ -11,6 +11,7 @@
 //! | follow    | users, outbox | edges, lists | follow-list cache | publishes | | verifies |
 //! | post      | users, posts | | post cache            | publishes |      | verifies |
 //! | feed-read | users, posts | follows | feeds, caches   |        |      | verifies |
+//! | interact  | users, posts, outbox | | post cache      | publishes |      | verifies |
 //! | network   | processed | nodes |                       |        |      |        |
 //! | email     | processed |       |                       |        | sends |       |
 //! | fanout    | posts, processed | followers | feeds, caches |   |      |        |
@@ -22,7 +23,7 @@ use super::HttpWiring;
 /// The secret settings each function reads, by variable: what template.yaml gives it, and
 /// nothing more (`tests/template.rs` checks the template against this; the lambda tests check
 /// each builder's wiring against it). `NEO4J_PASSWORD` brings `NEO4J_URI` and `NEO4J_USER`.
-pub const SECRETS: [(&str, &[&str]); 11] = [
+pub const SECRETS: [(&str, &[&str]); 12] = [
     ("authorizer", &["JWT_SECRET"]),
     ("register", &["DATABASE_URL", "RABBITMQ_URL"]),
     ("login", &["DATABASE_URL", "JWT_SECRET"]),
@@ -44,6 +45,10 @@ pub const SECRETS: [(&str, &[&str]); 11] = [
     (
         "feed-read",
         &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
+    ),
+    (
+        "interact",
+        &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
     ),
     ("network", &["DATABASE_URL", "NEO4J_PASSWORD"]),
     ("email", &["DATABASE_URL", "SMTP_URL"]),
@@ -186,6 +191,24 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
         ..wiring.context()
     };
     Ok(http(wiring, ctx))
+}
+
+/// Likes, replies, a post's context and tag pages: reactions are written with their events;
+/// posts are read through the post cache, their counts from the store.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = Context {
+        users: Some(sql.users),
+        posts: Some(wiring.cached_posts().await?),
+        outbox: Some(sql.outbox.clone()),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    Ok(publishing(wiring, ctx, sql.outbox))
 }
 
 /// Queue `network.users`: the user's node in the graph.

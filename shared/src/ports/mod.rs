@@ -14,4 +14,4 @@ pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, Proce
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
 pub use mailer::{Mail, Mailer};
-pub use store::{CreateUserError, PostStore, UserStore};
+pub use store::{CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore};

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Credentials, Event, Login, NewPost, NewUser, Post, PostId, User, UserId, UserSummary,
+    Credentials, Event, Login, NewPost, NewUser, Post, PostId, PostStats, Relation, RelationCursor,
+    Timestamp, User, UserId, UserSummary, ViewerState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -35,16 +36,53 @@ pub trait UserStore: Send + Sync + 'static {
 
     /// The summaries of these users, in no particular order; unknown ids are left out.
     async fn summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>>;
+
+    /// The users with these names (case-insensitively), in no particular order; unknown names
+    /// are left out.
+    async fn summaries_by_username(&self, usernames: &[String])
+    -> anyhow::Result<Vec<UserSummary>>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreatePostError {
+    /// The post replied to was deleted before the reply could be stored.
+    #[error("the post replied to is gone")]
+    ParentGone,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// What a like or an unlike found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// The state changed (a new like, a like removed).
+    Changed,
+    /// It already was so: a second like, an unlike of a post not liked.
+    Unchanged,
+    NoSuchPost,
+}
+
+/// A post's counts, and the reader's state when a reader was named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsRow {
+    pub post: PostId,
+    pub stats: PostStats,
+    pub viewer: Option<ViewerState>,
 }
 
 #[async_trait]
 pub trait PostStore: Send + Sync + 'static {
-    /// Stores the post and its `post.created` event in one transaction.
-    async fn create_post(&self, post: &NewPost, event: &Event) -> anyhow::Result<Post>;
+    /// Stores the post, its mentions and tags and its `post.created` event in one transaction;
+    /// a reply also counts in its parent's replies.
+    ///
+    /// # Errors
+    /// `ParentGone` when the post replied to no longer exists.
+    async fn create_post(&self, post: &NewPost, event: &Event) -> Result<Post, CreatePostError>;
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>>;
 
-    /// Deletes the post and stores its `post.deleted` event in one transaction.
+    /// Deletes the post (with its likes, mentions and tags, and its count in its parent's
+    /// replies; its own replies stay) and stores its `post.deleted` event in one transaction.
     /// Returns false when there was no such post.
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool>;
 
@@ -60,4 +98,64 @@ pub trait PostStore: Send + Sync + 'static {
     ) -> anyhow::Result<Vec<PostId>>;
 
     async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64>;
+
+    /// Ids of posts by any of `authors` that `reader`'s home feed shows, newest first, strictly
+    /// older than `before`: every post that replies to nothing, every post of `reader`, and the
+    /// replies to a post whose author is in `audience` (the reader and whom they follow).
+    async fn home_post_ids(
+        &self,
+        reader: UserId,
+        authors: &[UserId],
+        audience: &[UserId],
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>>;
+
+    /// Ids of posts tagged `tag` (lower case), newest first, strictly older than `before`.
+    async fn post_ids_by_tag(
+        &self,
+        tag: &str,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>>;
+
+    /// Ids of the direct replies to `post`, oldest first, strictly newer than `after`.
+    async fn reply_ids(
+        &self,
+        post: PostId,
+        after: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>>;
+
+    /// `(parent, reply)` for the direct replies to any of `parents`, oldest reply first, at most
+    /// `limit` of them.
+    async fn replies_of(
+        &self,
+        parents: &[PostId],
+        limit: usize,
+    ) -> anyhow::Result<Vec<(PostId, PostId)>>;
+
+    /// The counts of these posts, with `reader`'s likes and reposts when a reader is named;
+    /// unknown ids are left out.
+    async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>>;
+
+    /// `user` likes `post` from `at` on, storing `event` only when the like is new.
+    async fn like(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction>;
+
+    /// `user` no longer likes `post`.
+    async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction>;
+
+    /// Who likes `post`, newest like first, strictly after `after`.
+    async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>>;
 }

@@ -2,6 +2,7 @@
 //! source of truth before acting, so events that arrive late, twice or out of order leave the
 //! right state behind; [`Idempotent`] additionally skips events already handled.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -133,7 +134,27 @@ impl FanoutConsumer {
         }
     }
 
-    async fn post_created(&self, post_id: PostId, author: UserId) -> anyhow::Result<()> {
+    /// Every follower of `user`, and `user`: who may see a reply to `user`'s post.
+    async fn audience_of(&self, user: UserId) -> anyhow::Result<HashSet<UserId>> {
+        let mut audience = HashSet::from([user]);
+        let mut after = None;
+        loop {
+            let chunk = self.graph.follower_ids(user, after, FANOUT_CHUNK).await?;
+            after = chunk.last().copied();
+            let full = chunk.len() == FANOUT_CHUNK;
+            audience.extend(chunk);
+            if !full {
+                return Ok(audience);
+            }
+        }
+    }
+
+    async fn post_created(
+        &self,
+        post_id: PostId,
+        author: UserId,
+        reply_to_author: Option<UserId>,
+    ) -> anyhow::Result<()> {
         if self.posts.post(post_id).await?.is_none() {
             return Ok(()); // deleted before it was fanned out
         }
@@ -142,8 +163,21 @@ impl FanoutConsumer {
         if self.is_celebrity(author).await? {
             return Ok(()); // merged into followers' feeds at read time
         }
+        // A reply reaches only the followers who follow, or are, the author it answers.
+        let audience = match reply_to_author {
+            Some(other) => Some(self.audience_of(other).await?),
+            None => None,
+        };
+        let audience = &audience;
         let reached = self
             .for_followers(author, |keys| async move {
+                let keys: Vec<FeedKey> = match audience {
+                    Some(audience) => keys
+                        .into_iter()
+                        .filter(|key| audience.contains(&key.user))
+                        .collect(),
+                    None => keys,
+                };
                 self.feeds.add(&keys, &[post_id]).await
             })
             .await?;
@@ -168,6 +202,19 @@ impl FanoutConsumer {
             .await
     }
 
+    /// `author`'s recent posts that `reader`'s home feed shows (replies by the rule for them).
+    async fn recent_posts_for(
+        &self,
+        reader: UserId,
+        author: UserId,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let mut audience = self.graph.following_ids(reader).await?;
+        audience.push(reader);
+        self.posts
+            .home_post_ids(reader, &[author], &audience, None, self.settings.cap)
+            .await
+    }
+
     async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
         self.graph.refresh(follower).await?;
         // The graph is the truth: an unfollow that came after this event wins.
@@ -176,7 +223,7 @@ impl FanoutConsumer {
         {
             return Ok(());
         }
-        let recent = self.recent_posts(followee).await?;
+        let recent = self.recent_posts_for(follower, followee).await?;
         self.feeds.add(&[FeedKey::home(follower)], &recent).await
     }
 
@@ -201,9 +248,12 @@ impl Consumer for FanoutConsumer {
             return Err(wrong_queue(self.queue, event));
         }
         let result = match event.payload {
-            EventPayload::PostCreated { post_id, author_id } => {
-                self.post_created(post_id, author_id).await
-            }
+            EventPayload::PostCreated {
+                post_id,
+                author_id,
+                reply_to_author,
+                ..
+            } => self.post_created(post_id, author_id, reply_to_author).await,
             EventPayload::PostDeleted { post_id, author_id } => {
                 self.post_deleted(post_id, author_id).await
             }
@@ -215,7 +265,9 @@ impl Consumer for FanoutConsumer {
                 follower_id,
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
-            EventPayload::UserRegistered { .. } => return Err(wrong_queue(self.queue, event)),
+            EventPayload::UserRegistered { .. } | EventPayload::PostLiked { .. } => {
+                return Err(wrong_queue(self.queue, event));
+            }
         };
         Ok(result?)
     }

@@ -2,9 +2,7 @@
 //! does not, and from the source alone when the cache fails. Hybrid fan-out: posts of authors
 //! with many followers are not pushed; they are merged in here.
 
-use std::collections::HashMap;
-
-use crate::domain::{Cursor, Limit, Page, Post, PostId, UserId, Username};
+use crate::domain::{Cursor, Limit, Page, PostId, PostView, UserId, Username};
 use crate::ports::FeedKey;
 
 use super::{Context, ServiceResult};
@@ -34,6 +32,29 @@ impl Feed {
             Feed::User(user) => Ok(vec![user]),
         }
     }
+
+    /// Ids from the source of truth: `who` is [`Feed::authors`]. A home feed shows a reply only
+    /// to readers who follow (or are) the author of the post it answers.
+    async fn source_ids(
+        self,
+        ctx: &Context,
+        who: &[UserId],
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let posts = ctx.posts()?;
+        match self {
+            Feed::Home(reader) => posts.home_post_ids(reader, who, who, before, limit).await,
+            Feed::User(_) => posts.post_ids_by_authors(who, before, limit).await,
+        }
+    }
+
+    fn reader(self) -> Option<UserId> {
+        match self {
+            Feed::Home(reader) => Some(reader),
+            Feed::User(_) => None,
+        }
+    }
 }
 
 /// The caller's home feed: own posts and followees' posts, newest first.
@@ -43,25 +64,34 @@ pub async fn home_feed(
     user: UserId,
     cursor: Option<&str>,
     limit: Limit,
-) -> ServiceResult<Page<Post>> {
+) -> ServiceResult<Page<PostView>> {
     let before = cursor.map(PostId::decode).transpose()?;
     let celebrities = ctx
         .graph()?
         .followees_with_min_followers(user, ctx.feed.celebrity_threshold)
         .await?;
-    page(ctx, Feed::Home(user), &celebrities, before, limit).await
+    page(
+        ctx,
+        Feed::Home(user),
+        &celebrities,
+        before,
+        limit,
+        Some(user),
+    )
+    .await
 }
 
-/// One author's posts, newest first.
+/// One author's posts (replies included), newest first, as `reader` sees them.
 pub async fn user_feed(
     ctx: &Context,
     username: &Username,
     cursor: Option<&str>,
     limit: Limit,
-) -> ServiceResult<Page<Post>> {
+    reader: Option<UserId>,
+) -> ServiceResult<Page<PostView>> {
     let before = cursor.map(PostId::decode).transpose()?;
     let author = super::follow::find_user(ctx, username).await?;
-    page(ctx, Feed::User(author.id), &[], before, limit).await
+    page(ctx, Feed::User(author.id), &[], before, limit, reader).await
 }
 
 /// Posts deleted after their id was read are skipped; the loop fetches on until the page is
@@ -72,7 +102,8 @@ async fn page(
     merged_authors: &[UserId],
     mut before: Option<PostId>,
     limit: Limit,
-) -> ServiceResult<Page<Post>> {
+    reader: Option<UserId>,
+) -> ServiceResult<Page<PostView>> {
     let want = limit.probe();
     let mut posts = Vec::with_capacity(want);
     // Each round moves `before` strictly older, so the loop ends; the bound is a backstop.
@@ -81,12 +112,12 @@ async fn page(
         let ids = merged_ids(ctx, feed, merged_authors, before, missing).await?;
         let exhausted = ids.len() < missing;
         before = ids.last().copied().or(before);
-        posts.extend(hydrate(ctx, &ids).await?);
+        posts.extend(super::posts::views_of(ctx, &ids, reader).await?);
         if posts.len() >= want || exhausted {
             break;
         }
     }
-    Ok(Page::from_probe(posts, limit, |post| post.id.encode()))
+    Ok(Page::from_probe(posts, limit, |view| view.post.id.encode()))
 }
 
 async fn merged_ids(
@@ -97,10 +128,11 @@ async fn merged_ids(
     limit: usize,
 ) -> anyhow::Result<Vec<PostId>> {
     let mut ids = feed_ids(ctx, feed, before, limit).await?;
-    if !merged_authors.is_empty() {
+    if let (false, Some(reader)) = (merged_authors.is_empty(), feed.reader()) {
+        let audience = feed.authors(ctx).await?;
         let extra = ctx
             .posts()?
-            .post_ids_by_authors(merged_authors, before, limit)
+            .home_post_ids(reader, merged_authors, &audience, before, limit)
             .await?;
         ids.extend(extra);
         ids.sort_unstable_by(|a, b| b.cmp(a));
@@ -122,9 +154,7 @@ async fn feed_ids(
         Err(err) => {
             tracing::warn!(error = %err, cache = ctx.feeds()?.name(), "feed cache failed; reading the source of truth");
             let authors = feed.authors(ctx).await?;
-            ctx.posts()?
-                .post_ids_by_authors(&authors, before, limit)
-                .await
+            feed.source_ids(ctx, &authors, before, limit).await
         }
     }
 }
@@ -141,10 +171,7 @@ async fn cached_ids(
         Some(ids) => ids,
         None => {
             let who = feed.authors(ctx).await?;
-            let recent = ctx
-                .posts()?
-                .post_ids_by_authors(&who, None, ctx.feed.cap)
-                .await?;
+            let recent = feed.source_ids(ctx, &who, None, ctx.feed.cap).await?;
             ctx.feeds()?.fill(key, &recent).await?;
             authors = Some(who);
             ctx.feeds()?.page(key, before, limit).await?
@@ -157,26 +184,8 @@ async fn cached_ids(
             None => feed.authors(ctx).await?,
         };
         let after = ids.last().copied().or(before);
-        let older = ctx
-            .posts()?
-            .post_ids_by_authors(&who, after, limit - ids.len())
-            .await?;
+        let older = feed.source_ids(ctx, &who, after, limit - ids.len()).await?;
         ids.extend(older);
     }
     Ok(ids)
-}
-
-/// One batched look-up for the whole page, kept in the order of `ids`.
-async fn hydrate(ctx: &Context, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut by_id: HashMap<PostId, Post> = ctx
-        .posts()?
-        .posts(ids)
-        .await?
-        .into_iter()
-        .map(|post| (post.id, post))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

@@ -8,6 +8,7 @@ mod consumers;
 mod error;
 mod feed;
 mod follow;
+pub mod interact;
 mod posts;
 mod profile;
 mod relay;
@@ -22,7 +23,8 @@ pub use consumers::{EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, 
 pub use error::{ErrorCode, ServiceError, ServiceResult};
 pub use feed::{home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
-pub use posts::{create_post, delete_post, get_post};
+pub use interact::{Thread, context, like, likers, replies, tag_posts, unlike};
+pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
 pub use profile::{profile_by_id, profile_by_username};
 pub use relay::Relay;
 

@@ -1,42 +1,107 @@
-//! Create, read and delete posts.
+//! Create, read and delete posts, and turn posts into the views answers show.
 
-use crate::domain::{Event, EventPayload, NewPost, Post, PostContent, PostId, Timestamp, UserId};
+use std::collections::HashMap;
+
+use crate::domain::markup::{mention_candidates, tags};
+use crate::domain::{
+    Event, EventPayload, Mention, NewPost, Post, PostContent, PostId, PostView, ReplyTo, Timestamp,
+    UserId,
+};
+use crate::ports::CreatePostError;
 
 use super::{Context, ServiceError, ServiceResult};
 
-#[tracing::instrument(skip(ctx, content))]
-pub async fn create_post(
-    ctx: &Context,
-    author: UserId,
-    content: PostContent,
-) -> ServiceResult<Post> {
+const POST_NOT_FOUND: ServiceError = ServiceError::NotFound("post not found");
+
+/// A post to write: its content and the post it answers, if any.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub content: PostContent,
+    pub in_reply_to: Option<PostId>,
+}
+
+#[tracing::instrument(skip(ctx, draft))]
+pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> ServiceResult<PostView> {
     ctx.acting_user(author).await?;
+    let in_reply_to = match draft.in_reply_to {
+        Some(parent) => {
+            let parent = find_post(ctx, parent).await?;
+            Some(ReplyTo {
+                post: parent.id,
+                author: parent.author.id,
+            })
+        }
+        None => None,
+    };
     let post = NewPost {
         id: PostId::new(),
         author_id: author,
-        content,
+        mentions: mentions(ctx, &draft.content).await?,
+        tags: tags(draft.content.as_str()),
+        content: draft.content,
         created_at: Timestamp::now(),
+        in_reply_to,
     };
     let event = Event::new(EventPayload::PostCreated {
         post_id: post.id,
         author_id: author,
+        in_reply_to: in_reply_to.map(|r| r.post),
+        reply_to_author: in_reply_to.map(|r| r.author),
+        mentions: post.mentions.iter().map(|m| m.id).collect(),
     });
-    let created = ctx.posts()?.create_post(&post, &event).await?;
+    let created = match ctx.posts()?.create_post(&post, &event).await {
+        Ok(created) => created,
+        Err(CreatePostError::ParentGone) => return Err(POST_NOT_FOUND),
+        Err(CreatePostError::Other(err)) => return Err(err.into()),
+    };
     ctx.event_written();
-    Ok(created)
+    let mut views = views(ctx, vec![created], Some(author)).await?;
+    views.pop().ok_or(POST_NOT_FOUND)
 }
 
-pub async fn get_post(ctx: &Context, id: PostId) -> ServiceResult<Post> {
-    ctx.posts()?
-        .post(id)
+/// The users the content mentions, in order of first appearance; names of no user are text.
+async fn mentions(ctx: &Context, content: &PostContent) -> anyhow::Result<Vec<Mention>> {
+    let names = mention_candidates(content.as_str());
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = ctx.users()?.summaries_by_username(&names).await?;
+    Ok(names
+        .iter()
+        .filter_map(|name| {
+            found
+                .iter()
+                .find(|user| user.username.eq_ignore_ascii_case(name))
+                .map(|user| Mention {
+                    id: user.id,
+                    username: user.username.clone(),
+                })
+        })
+        .collect())
+}
+
+/// The stored post, or 404.
+pub(super) async fn find_post(ctx: &Context, id: PostId) -> ServiceResult<Post> {
+    ctx.posts()?.post(id).await?.ok_or(POST_NOT_FOUND)
+}
+
+/// One post as `reader` sees it.
+pub async fn get_post(
+    ctx: &Context,
+    id: PostId,
+    reader: Option<UserId>,
+) -> ServiceResult<PostView> {
+    let post = find_post(ctx, id).await?;
+    views(ctx, vec![post], reader)
         .await?
-        .ok_or(ServiceError::NotFound("post not found"))
+        .pop()
+        .ok_or(POST_NOT_FOUND)
 }
 
 /// Only the author may delete; anyone else gets 403, an unknown post 404.
 #[tracing::instrument(skip(ctx))]
 pub async fn delete_post(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
-    let post = get_post(ctx, id).await?;
+    let post = find_post(ctx, id).await?;
     if post.author.id != me {
         return Err(ServiceError::Forbidden("only the author may delete a post"));
     }
@@ -48,4 +113,55 @@ pub async fn delete_post(ctx: &Context, me: UserId, id: PostId) -> ServiceResult
     ctx.posts()?.delete_post(post.id, &event).await?;
     ctx.event_written();
     Ok(())
+}
+
+/// Posts with their counts, and `reader`'s state when there is a reader: one batched look-up
+/// for all of them. A post deleted meanwhile (no counts) is left out; the order is kept.
+pub async fn views(
+    ctx: &Context,
+    posts: Vec<Post>,
+    reader: Option<UserId>,
+) -> anyhow::Result<Vec<PostView>> {
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
+    let mut stats: HashMap<PostId, _> = ctx
+        .posts()?
+        .stats(&ids, reader)
+        .await?
+        .into_iter()
+        .map(|row| (row.post, row))
+        .collect();
+    Ok(posts
+        .into_iter()
+        .filter_map(|post| {
+            let row = stats.remove(&post.id)?;
+            Some(PostView {
+                post,
+                stats: row.stats,
+                viewer: row.viewer,
+            })
+        })
+        .collect())
+}
+
+/// The views of `ids`, in that order: one look-up for the posts, one for their counts.
+pub async fn views_of(
+    ctx: &Context,
+    ids: &[PostId],
+    reader: Option<UserId>,
+) -> anyhow::Result<Vec<PostView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_id: HashMap<PostId, Post> = ctx
+        .posts()?
+        .posts(ids)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
+        .collect();
+    let posts = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+    views(ctx, posts, reader).await
 }

@@ -45,10 +45,7 @@ async fn the_same_event_twice_adds_one_feed_entry() -> anyhow::Result<()> {
     })
     .await?;
 
-    let replay = Event::new(EventPayload::PostCreated {
-        post_id,
-        author_id: ann_id,
-    });
+    let replay = Event::new(EventPayload::post_created(post_id, ann_id));
     app.embedded.dispatcher.publish(&replay).await?;
     app.embedded.dispatcher.publish(&replay).await?;
     let cached = app

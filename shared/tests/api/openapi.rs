@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use rookery_test_support::TestApp;
 
-/// DESIGN section 4, by hand: the document must match this list exactly.
-const CONTRACT: [(&str, &str); 15] = [
+/// DESIGN section 4 (with 4.2), by hand: the document must match this list exactly.
+const CONTRACT: [(&str, &str); 21] = [
     ("post", "/auth/register"),
     ("post", "/auth/login"),
     ("get", "/me"),
@@ -25,6 +25,12 @@ const CONTRACT: [(&str, &str); 15] = [
     ("get", "/users/{username}/posts"),
     ("get", "/health"),
     ("get", "/openapi.json"),
+    ("put", "/posts/{id}/like"),
+    ("delete", "/posts/{id}/like"),
+    ("get", "/posts/{id}/likes"),
+    ("get", "/posts/{id}/replies"),
+    ("get", "/posts/{id}/context"),
+    ("get", "/tags/{tag}/posts"),
 ];
 
 #[tokio::test]

@@ -107,7 +107,7 @@ fn post_event(deleted: bool) -> Event {
     Event::new(if deleted {
         EventPayload::PostDeleted { post_id, author_id }
     } else {
-        EventPayload::PostCreated { post_id, author_id }
+        EventPayload::post_created(post_id, author_id)
     })
 }
 

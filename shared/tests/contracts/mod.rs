@@ -11,6 +11,7 @@
 
 pub mod bolt;
 pub mod bus;
+pub mod conversations;
 pub mod cypher;
 pub mod feed_cache;
 pub mod graph;

@@ -91,10 +91,7 @@ fn fresh_event(i: usize) -> Event {
             follower_id,
             followee_id,
         }),
-        1 => Event::new(EventPayload::PostCreated {
-            post_id: PostId::new(),
-            author_id: follower_id,
-        }),
+        1 => Event::new(EventPayload::post_created(PostId::new(), follower_id)),
         _ => Event::new(EventPayload::UserUnfollowed {
             follower_id,
             followee_id,

@@ -46,6 +46,22 @@ pub async fn user_and_post_store(
                 "delete_post",
                 delete_post(users, posts, outbox).boxed_local(),
             ),
+            (
+                "replies_mentions_and_tags",
+                super::conversations::replies_mentions_and_tags(users, posts, outbox).boxed_local(),
+            ),
+            (
+                "likes_and_counts",
+                super::conversations::likes_and_counts(users, posts, outbox).boxed_local(),
+            ),
+            (
+                "home_feed_rule_for_replies",
+                super::conversations::home_feed_rule_for_replies(users, posts).boxed_local(),
+            ),
+            (
+                "summaries_by_username",
+                super::conversations::summaries_by_username(users).boxed_local(),
+            ),
         ],
     )
     .await
@@ -74,7 +90,7 @@ fn registration(username: &str, email: &str) -> anyhow::Result<(NewUser, Event)>
 }
 
 /// Registers a fresh user whose name starts with `prefix`.
-async fn fresh_user(users: &dyn UserStore, prefix: &str) -> anyhow::Result<User> {
+pub(super) async fn fresh_user(users: &dyn UserStore, prefix: &str) -> anyhow::Result<User> {
     let suffix = unique_suffix();
     let (new, event) = registration(
         &format!("{prefix}_{suffix}"),
@@ -83,21 +99,21 @@ async fn fresh_user(users: &dyn UserStore, prefix: &str) -> anyhow::Result<User>
     Ok(users.create_user(&new, &event).await?)
 }
 
-fn post_draft(author: UserId, content: &str) -> anyhow::Result<(NewPost, Event)> {
+pub(super) fn post_draft(author: UserId, content: &str) -> anyhow::Result<(NewPost, Event)> {
     let post = NewPost {
         id: PostId::new(),
         author_id: author,
         content: PostContent::parse(content)?,
         created_at: Timestamp::now(),
+        in_reply_to: None,
+        mentions: Vec::new(),
+        tags: Vec::new(),
     };
-    let event = Event::new(EventPayload::PostCreated {
-        post_id: post.id,
-        author_id: author,
-    });
+    let event = Event::new(EventPayload::post_created(post.id, author));
     Ok((post, event))
 }
 
-fn deletion(post: PostId, author: UserId) -> Event {
+pub(super) fn deletion(post: PostId, author: UserId) -> Event {
     Event::new(EventPayload::PostDeleted {
         post_id: post,
         author_id: author,
@@ -105,7 +121,10 @@ fn deletion(post: PostId, author: UserId) -> Event {
 }
 
 /// The pending outbox entry of this event, if any.
-async fn pending_entry(outbox: &dyn Outbox, id: EventId) -> anyhow::Result<Option<OutboxEntry>> {
+pub(super) async fn pending_entry(
+    outbox: &dyn Outbox,
+    id: EventId,
+) -> anyhow::Result<Option<OutboxEntry>> {
     Ok(outbox
         .pending(100_000)
         .await?
@@ -114,7 +133,11 @@ async fn pending_entry(outbox: &dyn Outbox, id: EventId) -> anyhow::Result<Optio
 }
 
 /// Checks that `event` is pending, unchanged and never attempted.
-async fn ensure_pending(outbox: &dyn Outbox, event: &Event, what: &str) -> anyhow::Result<()> {
+pub(super) async fn ensure_pending(
+    outbox: &dyn Outbox,
+    event: &Event,
+    what: &str,
+) -> anyhow::Result<()> {
     let Some(entry) = pending_entry(outbox, event.id).await? else {
         bail!(
             "{what}: event {} ({}) is not pending",
@@ -340,6 +363,9 @@ async fn create_and_read_posts(
             author: UserSummary::from(author),
             content: format!("post {i} by {}", author.username),
             created_at: new.created_at,
+            in_reply_to: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
         };
         check_eq(&post, &want, "create_post() result")?;
         ensure_pending(outbox, &event, "create_post()").await?;

@@ -255,10 +255,10 @@ async fn the_same_event_delivered_twice_makes_one_feed_entry_and_one_mail() -> a
         email: app.email("carol"),
         display_name: "Carol".into(),
     });
-    let replay = Event::new(EventPayload::PostCreated {
-        post_id: post.parse()?,
-        author_id: user_id(&app, &ann).await?,
-    });
+    let replay = Event::new(EventPayload::post_created(
+        post.parse()?,
+        user_id(&app, &ann).await?,
+    ));
     for event in [&registration, &registration, &replay, &replay] {
         app.embedded.publisher.publish(event).await?;
     }

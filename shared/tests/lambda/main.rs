@@ -16,7 +16,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
-use rookery::http::routes::Function::{FeedRead, Follow, Login, Post, Profile, Register};
+use rookery::http::routes::Function::{FeedRead, Follow, Interact, Login, Post, Profile, Register};
 use rookery::http::routes::{Function as HttpFunction, ROUTES};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
@@ -62,6 +62,7 @@ async fn function() -> anyhow::Result<Functions> {
         (Follow, wire::follow(config.clone()).await?),
         (Post, wire::post(config.clone()).await?),
         (FeedRead, wire::feed_read(config.clone()).await?),
+        (Interact, wire::interact(config.clone()).await?),
     ]);
     let mut consumers = wire::email(config.clone()).await?;
     consumers.extend(wire::network(config.clone()).await?);
@@ -90,7 +91,20 @@ impl Functions {
         path: &str,
         token: &str,
     ) -> anyhow::Result<(u16, Value)> {
-        let text = fixture(path)?.replace("{{TOKEN}}", token);
+        self.call_on(function, path, token, "").await
+    }
+
+    /// As [`Functions::call`], with `{{POST}}` replaced by `post` too.
+    async fn call_on(
+        &self,
+        function: HttpFunction,
+        path: &str,
+        token: &str,
+        post: &str,
+    ) -> anyhow::Result<(u16, Value)> {
+        let text = fixture(path)?
+            .replace("{{TOKEN}}", token)
+            .replace("{{POST}}", post);
         let request = lambda_http::request::from_str(&text)
             .map_err(|e| anyhow::anyhow!("{path} is not an API Gateway request: {e}"))?;
         let response = self.router(function)?.oneshot(request).await?;
@@ -178,6 +192,37 @@ async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
     ensure!(status == 200 && posts["items"].as_array().map(Vec::len) == Some(1));
     ensure!(f.call(Profile, "http/health.json", "").await?.0 == 200);
     ensure!(f.call(Profile, "http/unknown-route.json", "").await?.0 == 404);
+
+    // interact: a reply (through post), a like, the likes, the context, a tag page.
+    let root = post["id"].as_str().context("post id")?;
+    let (status, reply) = f
+        .call_on(Post, "http/create-reply.json", &token, root)
+        .await?;
+    ensure!(
+        status == 201 && reply["in_reply_to"] == root,
+        "reply: {status} {reply}"
+    );
+    let (status, _) = f.call_on(Interact, "http/like.json", &token, root).await?;
+    ensure!(status == 204, "like: {status}");
+    let (status, likes) = f.call_on(Interact, "http/likes.json", "", root).await?;
+    ensure!(
+        status == 200 && likes["items"][0]["username"] == "ann",
+        "likes: {status} {likes}"
+    );
+    let (status, context) = f.call_on(Interact, "http/context.json", "", root).await?;
+    ensure!(
+        status == 200 && context["descendants"][0]["id"] == reply["id"],
+        "context: {status} {context}"
+    );
+    let (status, tagged) = f.call(Interact, "http/tag-posts.json", "").await?;
+    ensure!(
+        status == 200 && tagged["items"][0]["id"] == reply["id"],
+        "tag page: {status} {tagged}"
+    );
+    ensure!(
+        f.call_on(Interact, "http/like.json", "", root).await?.0 == 401,
+        "a like without a token"
+    );
     Ok(())
 }
 
@@ -300,8 +345,17 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         probes(&feed)
     );
     ensure!(feed.relay.is_none() && feed.ctx.outbox.is_none());
+    let interact = wire::interact(config.clone()).await?;
+    ensure!(
+        probes(&interact) == ["database", "event_bus", "redis"],
+        "interact: {:?}",
+        probes(&interact)
+    );
+    ensure!(interact.relay.is_some() && interact.ctx.graph.is_none());
     // Every probe of every function answers: what a function wires, it can reach.
-    for wiring in [&register, &login, &profile, &follow, &post, &feed] {
+    for wiring in [
+        &register, &login, &profile, &follow, &post, &feed, &interact,
+    ] {
         for probe in &wiring.probes {
             (probe.check)().await.with_context(|| probe.name)?;
         }
@@ -315,6 +369,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         ("follow", &follow),
         ("post", &post),
         ("feed-read", &feed),
+        ("interact", &interact),
     ];
     for (name, wiring) in functions {
         let secrets = wire::secrets_of(name);

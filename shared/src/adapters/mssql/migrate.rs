@@ -25,11 +25,18 @@ pub(super) struct Migration {
 
 /// Every migration, oldest first. A unit test checks that this list and the files of
 /// `shared/migrations/mssql/` agree.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../../migrations/mssql/0001_initial.sql"),
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../../migrations/mssql/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "conversations",
+        sql: include_str!("../../../migrations/mssql/0002_conversations.sql"),
+    },
+];
 
 /// How long an instance waits for another one's migrations before giving up.
 const LOCK_TIMEOUT_MS: i32 = 120_000;

@@ -1,13 +1,33 @@
+use std::collections::HashMap;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tiberius::Row;
+use uuid::Uuid;
 
-use super::{ABOVE_EVERY_ID, Mssql, OutboxRow, column, count, id_param, json_ids, limit, sql};
-use super::{text_column, time_column, time_param, uuid_column};
-use crate::domain::{Event, NewPost, Post, PostId, UserId, UserSummary};
-use crate::ports::PostStore;
+use super::{ABOVE_EVERY_ID, Connection, Mssql, OutboxRow, column, count, id_param, json_ids};
+use super::{limit, sql, text_column, time_column, time_param, uuid_column};
+use crate::domain::{
+    Event, Mention, NewPost, Post, PostId, PostStats, Relation, RelationCursor, Timestamp, UserId,
+    UserSummary, ViewerState,
+};
+use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
+/// Strictly below every UUIDv7 (the nil UUID is never one): "from the oldest" for keyset pages
+/// that go forward in time.
+const BELOW_EVERY_ID: [u8; 16] = [0; 16];
+
+/// The latest `DATETIME2` (9999-12-31T23:59:59.999Z) and the earliest (0001-01-01), in Unix
+/// milliseconds: the range a time parameter must stay in.
+const LATEST_TIME_MILLIS: i64 = 253_402_300_799_999;
+const EARLIEST_TIME_MILLIS: i64 = -62_135_596_800_000;
+
+/// A post row without its mentions and tags (see [`with_markup`]).
 fn post(row: &Row) -> anyhow::Result<Post> {
+    let in_reply_to: Option<&[u8]> = row
+        .try_get("in_reply_to")
+        .context("read column in_reply_to")?;
     Ok(Post {
         id: PostId::from_uuid(uuid_column(row, "id")?),
         author: UserSummary {
@@ -17,21 +37,101 @@ fn post(row: &Row) -> anyhow::Result<Post> {
         },
         content: text_column(row, "content")?,
         created_at: time_column(row, "created_at")?,
+        in_reply_to: in_reply_to
+            .map(|bytes| {
+                Uuid::from_slice(bytes)
+                    .map(PostId::from_uuid)
+                    .context("corrupt id in database: column in_reply_to")
+            })
+            .transpose()?,
+        mentions: Vec::new(),
+        tags: Vec::new(),
     })
+}
+
+fn post_ids(rows: &[Row], name: &str) -> anyhow::Result<Vec<PostId>> {
+    rows.iter()
+        .map(|row| Ok(PostId::from_uuid(uuid_column(row, name)?)))
+        .collect()
+}
+
+/// The bound of a page that goes back in time: strictly below `before`, or from the newest.
+fn older_than(before: Option<PostId>) -> Vec<u8> {
+    before.map_or_else(|| ABOVE_EVERY_ID.to_vec(), |id| id_param(id.as_uuid()))
+}
+
+/// The bound of [`sql::LIKERS`]: strictly after the like of `after`, or from the newest. A
+/// cursor beyond the latest `DATETIME2` is above every like; one before the earliest is
+/// brought up to it (below every like).
+fn likers_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
+    match after {
+        Some(cursor) if cursor.since.millis() <= LATEST_TIME_MILLIS => (
+            time_param(Timestamp::from_millis(
+                cursor.since.millis().max(EARLIEST_TIME_MILLIS),
+            )),
+            id_param(cursor.user.as_uuid()),
+        ),
+        _ => (
+            time_param(Timestamp::from_millis(LATEST_TIME_MILLIS)),
+            ABOVE_EVERY_ID.to_vec(),
+        ),
+    }
+}
+
+/// Fills in the mentions and tags of `posts`, in their order of appearance: two queries for
+/// any number of posts.
+async fn with_markup(conn: &mut Connection, posts: &mut [Post]) -> anyhow::Result<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let ids = json_ids(posts.iter().map(|p| p.id.as_uuid()));
+    let mentions = conn
+        .query(sql::MENTIONS_OF_POSTS, &[&ids])
+        .await
+        .context("read mentions")?
+        .into_first_result()
+        .await
+        .context("read mentions")?;
+    let tags = conn
+        .query(sql::TAGS_OF_POSTS, &[&ids])
+        .await
+        .context("read tags")?
+        .into_first_result()
+        .await
+        .context("read tags")?;
+    let mut by_id: HashMap<PostId, &mut Post> = posts.iter_mut().map(|p| (p.id, p)).collect();
+    for row in &mentions {
+        if let Some(post) = by_id.get_mut(&PostId::from_uuid(uuid_column(row, "post_id")?)) {
+            post.mentions.push(Mention {
+                id: UserId::from_uuid(uuid_column(row, "user_id")?),
+                username: text_column(row, "username")?,
+            });
+        }
+    }
+    for row in &tags {
+        if let Some(post) = by_id.get_mut(&PostId::from_uuid(uuid_column(row, "post_id")?)) {
+            post.tags.push(text_column(row, "tag")?);
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl PostStore for Mssql {
-    async fn create_post(&self, new: &NewPost, event: &Event) -> anyhow::Result<Post> {
+    async fn create_post(&self, new: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
         let outbox = OutboxRow::new(event)?;
         let (id, author) = (
             id_param(new.id.as_uuid()),
             id_param(new.author_id.as_uuid()),
         );
         let created_at = time_param(new.created_at);
+        let parent = new.in_reply_to.map(|r| id_param(r.post.as_uuid()));
+        let parent_author = new.in_reply_to.map(|r| id_param(r.author.as_uuid()));
+        let mentions = json_ids(new.mentions.iter().map(|m| m.id.as_uuid()));
+        let tags = serde_json::Value::from(new.tags.clone()).to_string();
         let mut conn = self.conn().await?;
-        let row = conn
-            .query(
+        let stored = async {
+            conn.query(
                 sql::CREATE_POST,
                 &[
                     &outbox.id,
@@ -42,15 +142,28 @@ impl PostStore for Mssql {
                     &author,
                     &new.content.as_str(),
                     &created_at,
+                    &parent,
+                    &parent_author,
+                    &mentions,
+                    &tags,
                 ],
             )
-            .await
-            .context("insert post")?
+            .await?
             .into_row()
             .await
-            .context("insert post")?
-            .context("the new post was not read back")?;
-        post(&row)
+        }
+        .await;
+        let row = match stored {
+            Ok(row) => row.context("the new post was not read back")?,
+            Err(err) if err.code() == Some(sql::PARENT_GONE_ERROR) => {
+                return Err(CreatePostError::ParentGone);
+            }
+            Err(err) => return Err(anyhow::Error::new(err).context("insert post").into()),
+        };
+        let mut created = [post(&row)?];
+        with_markup(&mut conn, &mut created).await?;
+        let [created] = created;
+        Ok(created)
     }
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
@@ -60,7 +173,13 @@ impl PostStore for Mssql {
             .await?
             .into_row()
             .await?;
-        row.as_ref().map(post).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut found = [post(&row)?];
+        with_markup(&mut conn, &mut found).await?;
+        let [found] = found;
+        Ok(Some(found))
     }
 
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
@@ -98,7 +217,9 @@ impl PostStore for Mssql {
             .await?
             .into_first_result()
             .await?;
-        rows.iter().map(post).collect()
+        let mut posts = rows.iter().map(post).collect::<anyhow::Result<Vec<_>>>()?;
+        with_markup(&mut conn, &mut posts).await?;
+        Ok(posts)
     }
 
     async fn post_ids_by_authors(
@@ -111,16 +232,16 @@ impl PostStore for Mssql {
             return Ok(Vec::new());
         }
         let authors = json_ids(authors.iter().map(UserId::as_uuid));
-        let before = before.map_or_else(|| ABOVE_EVERY_ID.to_vec(), |id| id_param(id.as_uuid()));
         let mut conn = self.conn().await?;
         let rows = conn
-            .query(sql::POST_IDS_BY_AUTHORS, &[&authors, &before, &limit(max)])
+            .query(
+                sql::POST_IDS_BY_AUTHORS,
+                &[&authors, &older_than(before), &limit(max)],
+            )
             .await?
             .into_first_result()
             .await?;
-        rows.iter()
-            .map(|row| Ok(PostId::from_uuid(uuid_column(row, "id")?)))
-            .collect()
+        post_ids(&rows, "id")
     }
 
     async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64> {
@@ -132,5 +253,274 @@ impl PostStore for Mssql {
             .await?
             .context("no answer to COUNT_BY_AUTHOR")?;
         Ok(count(column(&row, "n")?))
+    }
+
+    async fn home_post_ids(
+        &self,
+        reader: UserId,
+        authors: &[UserId],
+        audience: &[UserId],
+        before: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        if authors.is_empty() || max == 0 {
+            return Ok(Vec::new());
+        }
+        let authors = json_ids(authors.iter().map(UserId::as_uuid));
+        let audience = json_ids(audience.iter().map(UserId::as_uuid));
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::HOME_POST_IDS,
+                &[
+                    &authors,
+                    &older_than(before),
+                    &id_param(reader.as_uuid()),
+                    &audience,
+                    &limit(max),
+                ],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        post_ids(&rows, "id")
+    }
+
+    async fn post_ids_by_tag(
+        &self,
+        tag: &str,
+        before: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::POST_IDS_BY_TAG,
+                &[&tag, &older_than(before), &limit(max)],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        post_ids(&rows, "post_id")
+    }
+
+    async fn reply_ids(
+        &self,
+        post: PostId,
+        after: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let after = after.map_or_else(|| BELOW_EVERY_ID.to_vec(), |id| id_param(id.as_uuid()));
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::REPLY_IDS,
+                &[&id_param(post.as_uuid()), &after, &limit(max)],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        post_ids(&rows, "id")
+    }
+
+    async fn replies_of(
+        &self,
+        parents: &[PostId],
+        max: usize,
+    ) -> anyhow::Result<Vec<(PostId, PostId)>> {
+        if parents.is_empty() || max == 0 {
+            return Ok(Vec::new());
+        }
+        let parents = json_ids(parents.iter().map(PostId::as_uuid));
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::REPLIES_OF, &[&parents, &limit(max)])
+            .await?
+            .into_first_result()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    PostId::from_uuid(uuid_column(row, "in_reply_to")?),
+                    PostId::from_uuid(uuid_column(row, "id")?),
+                ))
+            })
+            .collect()
+    }
+
+    async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = json_ids(ids.iter().map(PostId::as_uuid));
+        let reader_id = reader.map(|r| id_param(r.as_uuid()));
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::POST_STATS, &[&ids, &reader_id])
+            .await?
+            .into_first_result()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StatsRow {
+                    post: PostId::from_uuid(uuid_column(row, "id")?),
+                    stats: PostStats {
+                        replies: count(column(row, "reply_count")?),
+                        likes: count(column(row, "like_count")?),
+                        reposts: count(column(row, "repost_count")?),
+                    },
+                    viewer: reader
+                        .map(|_| -> anyhow::Result<ViewerState> {
+                            Ok(ViewerState {
+                                liked: column::<i32>(row, "liked")? == 1,
+                                reposted: false,
+                            })
+                        })
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn like(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let outbox = OutboxRow::new(event)?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::LIKE,
+                &[
+                    &outbox.id,
+                    &outbox.kind,
+                    &outbox.payload,
+                    &outbox.occurred_at,
+                    &id_param(post.as_uuid()),
+                    &id_param(user.as_uuid()),
+                    &time_param(at),
+                ],
+            )
+            .await
+            .context("insert like")?
+            .into_row()
+            .await
+            .context("insert like")?
+            .context("no answer to LIKE")?;
+        let found: i32 = column(&row, "found")?;
+        let liked: i32 = column(&row, "liked")?;
+        Ok(if found == 0 {
+            Reaction::NoSuchPost
+        } else if liked > 0 {
+            Reaction::Changed
+        } else {
+            Reaction::Unchanged
+        })
+    }
+
+    async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::UNLIKE,
+                &[&id_param(post.as_uuid()), &id_param(user.as_uuid())],
+            )
+            .await
+            .context("delete like")?
+            .into_row()
+            .await
+            .context("delete like")?
+            .context("no answer to UNLIKE")?;
+        let found: i32 = column(&row, "found")?;
+        let removed: i32 = column(&row, "removed")?;
+        Ok(if found == 0 {
+            Reaction::NoSuchPost
+        } else if removed > 0 {
+            Reaction::Changed
+        } else {
+            Reaction::Unchanged
+        })
+    }
+
+    async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        let (since, user) = likers_bound(after);
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::LIKERS,
+                &[&id_param(post.as_uuid()), &since, &user, &limit(max)],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Relation {
+                    user: UserId::from_uuid(uuid_column(row, "user_id")?),
+                    since: time_column(row, "liked_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_post_throws_the_number_the_adapter_reads() {
+        assert!(
+            sql::CREATE_POST.contains(&format!("THROW {}, ", sql::PARENT_GONE_ERROR)),
+            "CREATE_POST must throw PARENT_GONE_ERROR"
+        );
+    }
+
+    #[test]
+    fn the_time_bounds_are_those_of_datetime2() {
+        let latest = time_param(Timestamp::from_millis(LATEST_TIME_MILLIS));
+        assert_eq!(latest.to_rfc3339(), "9999-12-31T23:59:59.999+00:00");
+        let earliest = time_param(Timestamp::from_millis(EARLIEST_TIME_MILLIS));
+        assert_eq!(earliest.to_rfc3339(), "0001-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn the_first_page_of_likers_starts_above_every_like() {
+        let (since, user) = likers_bound(None);
+        assert_eq!(since.timestamp_millis(), LATEST_TIME_MILLIS);
+        assert_eq!(user, ABOVE_EVERY_ID.to_vec());
+        // Year 20983, beyond DATETIME2 but a valid Timestamp.
+        let far = RelationCursor {
+            since: Timestamp::from_millis(600_000_000_000_000),
+            user: UserId::new(),
+        };
+        assert_eq!(far.since.millis(), 600_000_000_000_000);
+        assert_eq!(likers_bound(Some(far)), likers_bound(None));
+        // Year -1199.
+        let early = RelationCursor {
+            since: Timestamp::from_millis(-100_000_000_000_000),
+            user: UserId::new(),
+        };
+        assert_eq!(early.since.millis(), -100_000_000_000_000);
+        assert_eq!(
+            likers_bound(Some(early)).0.timestamp_millis(),
+            EARLIEST_TIME_MILLIS
+        );
+        let cursor = RelationCursor {
+            since: Timestamp::from_millis(1_764_028_800_123),
+            user: UserId::new(),
+        };
+        let (since, user) = likers_bound(Some(cursor));
+        assert_eq!(since.timestamp_millis(), 1_764_028_800_123);
+        assert_eq!(user, id_param(cursor.user.as_uuid()));
+        assert!(BELOW_EVERY_ID.as_slice() < id_param(PostId::new().as_uuid()).as_slice());
     }
 }

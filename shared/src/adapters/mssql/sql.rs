@@ -59,46 +59,102 @@ pub const SUMMARIES: &str = "\
 SELECT id, username, display_name FROM users
 WHERE id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
 
+/// `@P1` a JSON array of username keys (ASCII lower case). `OPENJSON`'s values carry the
+/// database's default collation: `COLLATE` makes the comparison the column's binary one.
+pub const SUMMARIES_BY_USERNAME_KEY: &str = "\
+SELECT id, username, display_name FROM users
+WHERE username_key IN (
+    SELECT names.value COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@P1) AS names
+)";
+
 // ---- posts ---------------------------------------------------------------------------------
 
-/// `@P1`..`@P4` outbox row, `@P5` id, `@P6` author id, `@P7` content, `@P8` created at. Answers
-/// the stored post with its author, read inside the transaction. An unknown author fails the
-/// foreign key (error 547), a taken id the primary key (2627): nothing is stored.
+/// The error number [`CREATE_POST`] throws when the post replied to is gone.
+pub const PARENT_GONE_ERROR: u32 = 50001;
+
+/// `@P1`..`@P4` outbox row, `@P5` id, `@P6` author id, `@P7` content, `@P8` created at,
+/// `@P9` the post replied to and `@P10` its author (both NULL for a post that replies to
+/// nothing), `@P11` a JSON array of the mentioned users' ids, `@P12` a JSON array of the tags,
+/// each in order of appearance (the array index is the position). Answers the stored post with
+/// its author, read inside the transaction (its mentions and tags are read as for any post).
+///
+/// A reply first counts itself in its parent's replies: the update holds the parent's row
+/// until the commit, so the parent cannot be deleted in between; when no row was updated the
+/// parent is gone and the batch throws [`PARENT_GONE_ERROR`] (`XACT_ABORT` rolls it all back).
+/// An unknown author fails the foreign key (error 547), a taken id the primary key (2627):
+/// nothing is stored.
 pub const CREATE_POST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
 BEGIN TRANSACTION;
-INSERT INTO posts (id, author_id, content, created_at) VALUES (@P5, @P6, @P7, @P8);
+IF @P9 IS NOT NULL
+BEGIN
+    UPDATE posts SET reply_count = reply_count + 1 WHERE id = @P9;
+    IF @@ROWCOUNT = 0
+        THROW 50001, N'the post replied to is gone', 1;
+END;
+INSERT INTO posts (id, author_id, content, created_at, in_reply_to, reply_to_author)
+VALUES (@P5, @P6, @P7, @P8, @P9, @P10);
+INSERT INTO post_mentions (post_id, position, user_id)
+SELECT @P5, CAST(m.[key] AS INT), CONVERT(BINARY(16), CAST(m.value AS VARCHAR(32)), 2)
+FROM OPENJSON(@P11) AS m;
+INSERT INTO post_tags (tag, post_id, position)
+SELECT t.value, @P5, CAST(t.[key] AS INT) FROM OPENJSON(@P12) AS t;
 INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
-SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id = @P5;
 COMMIT TRANSACTION;";
 
 pub const POST_BY_ID: &str = "\
-SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id = @P1";
 
-/// `@P1`..`@P4` outbox row (written only when a post was deleted), `@P5` the post id. Answers
-/// one row: how many posts were deleted (0 or 1).
+/// `@P1`..`@P4` outbox row (written only when a post was deleted), `@P5` the post id. Deletes
+/// the post's likes, mentions and tags with it and takes it off its parent's replies (a parent
+/// already gone updates nothing); its own replies stay. Answers one row: how many posts were
+/// deleted (0 or 1).
 pub const DELETE_POST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
 DECLARE @deleted INT;
+DECLARE @parent BINARY(16);
 BEGIN TRANSACTION;
+SET @parent = (SELECT in_reply_to FROM posts WHERE id = @P5);
 DELETE FROM posts WHERE id = @P5;
 SET @deleted = @@ROWCOUNT;
 IF @deleted > 0
+BEGIN
+    UPDATE posts SET reply_count = reply_count - 1 WHERE id = @parent;
+    DELETE FROM likes WHERE post_id = @P5;
+    DELETE FROM post_mentions WHERE post_id = @P5;
+    DELETE FROM post_tags WHERE post_id = @P5;
     INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+END;
 COMMIT TRANSACTION;
 SELECT @deleted AS deleted;";
 
 /// `@P1` a JSON array of ids as 32 hex digits.
 pub const POSTS_BY_IDS: &str = "\
-SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
+SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
+
+/// The mentions of posts with the mentioned users' names, each post's in order of appearance.
+/// `@P1` a JSON array of post ids.
+pub const MENTIONS_OF_POSTS: &str = "\
+SELECT m.post_id, m.user_id, u.username
+FROM post_mentions AS m JOIN users AS u ON u.id = m.user_id
+WHERE m.post_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+ORDER BY m.post_id, m.position";
+
+/// The tags of posts, each post's in order of appearance. `@P1` a JSON array of post ids.
+/// Served by `ix_post_tags_post_id`.
+pub const TAGS_OF_POSTS: &str = "\
+SELECT t.post_id, t.tag FROM post_tags AS t
+WHERE t.post_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+ORDER BY t.post_id, t.position";
 
 /// Keyset page: `@P1` a JSON array of author ids, `@P2` the id to start strictly below
 /// (`0xFF..FF` for the newest), `@P3` the page size. Served by `ix_posts_author_id`.
@@ -109,6 +165,107 @@ WHERE author_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2
 ORDER BY id DESC";
 
 pub const COUNT_BY_AUTHOR: &str = "SELECT COUNT_BIG(*) AS n FROM posts WHERE author_id = @P1";
+
+/// The home feed's keyset page: posts of the authors `@P1` (JSON array) strictly below `@P2`
+/// (`0xFF..FF` for the newest), that reply to nothing, are the reader's (`@P3`), or reply to a
+/// post whose author is in the audience `@P4` (JSON array); `@P5` the page size.
+pub const HOME_POST_IDS: &str = "\
+SELECT TOP (@P5) id FROM posts
+WHERE author_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+  AND id < @P2
+  AND (in_reply_to IS NULL
+       OR author_id = @P3
+       OR reply_to_author IN (
+           SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
+       ))
+ORDER BY id DESC";
+
+/// Keyset page of a tag, newest first: `@P1` the tag (lower case), `@P2` the id to start
+/// strictly below (`0xFF..FF` for the newest), `@P3` the page size. Served by `pk_post_tags`.
+pub const POST_IDS_BY_TAG: &str = "\
+SELECT TOP (@P3) post_id FROM post_tags
+WHERE tag = @P1 AND post_id < @P2
+ORDER BY post_id DESC";
+
+/// Keyset page of a post's direct replies, oldest first: `@P1` the post, `@P2` the id to start
+/// strictly above (`0x00..00` for the oldest), `@P3` the page size. Served by
+/// `ix_posts_in_reply_to`.
+pub const REPLY_IDS: &str = "\
+SELECT TOP (@P3) id FROM posts
+WHERE in_reply_to = @P1 AND id > @P2
+ORDER BY id";
+
+/// `(parent, reply)` for the direct replies to the posts of `@P1` (JSON array), oldest reply
+/// first, at most `@P2` of them.
+pub const REPLIES_OF: &str = "\
+SELECT TOP (@P2) in_reply_to, id FROM posts
+WHERE in_reply_to IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+ORDER BY id";
+
+/// The counts of the posts of `@P1` (JSON array), and whether the reader `@P2` likes each
+/// (never, for a NULL reader).
+pub const POST_STATS: &str = "\
+SELECT p.id, p.reply_count, p.like_count, p.repost_count,
+    CASE WHEN EXISTS (SELECT 1 FROM likes AS l WHERE l.post_id = p.id AND l.user_id = @P2)
+        THEN 1 ELSE 0 END AS liked
+FROM posts AS p
+WHERE p.id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
+
+/// `@P1`..`@P4` outbox row (written only for a new like), `@P5` the post, `@P6` the user,
+/// `@P7` liked at. The post's row is locked (`UPDLOCK`) until the commit, so it cannot be
+/// deleted in between and the likes and unlikes of one post take turns. Answers one row:
+/// `found` (the post exists, 0 or 1) and `liked` (the like is new, 0 or 1).
+pub const LIKE: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @found INT;
+DECLARE @liked INT = 0;
+BEGIN TRANSACTION;
+SET @found = (SELECT COUNT(*) FROM posts WITH (UPDLOCK) WHERE id = @P5);
+IF @found > 0
+BEGIN
+    INSERT INTO likes (post_id, user_id, liked_at)
+    SELECT @P5, @P6, @P7
+    WHERE NOT EXISTS (
+        SELECT 1 FROM likes WITH (UPDLOCK, HOLDLOCK) WHERE post_id = @P5 AND user_id = @P6
+    );
+    SET @liked = @@ROWCOUNT;
+    IF @liked > 0
+    BEGIN
+        UPDATE posts SET like_count = like_count + 1 WHERE id = @P5;
+        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    END;
+END;
+COMMIT TRANSACTION;
+SELECT @found AS found, @liked AS liked;";
+
+/// `@P1` the post, `@P2` the user (no outbox row). Locks the post's row as [`LIKE`] does.
+/// Answers one row: `found` (the post exists, 0 or 1) and `removed` (a like was removed, 0 or
+/// 1).
+pub const UNLIKE: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @found INT;
+DECLARE @removed INT = 0;
+BEGIN TRANSACTION;
+SET @found = (SELECT COUNT(*) FROM posts WITH (UPDLOCK) WHERE id = @P1);
+IF @found > 0
+BEGIN
+    DELETE FROM likes WHERE post_id = @P1 AND user_id = @P2;
+    SET @removed = @@ROWCOUNT;
+    IF @removed > 0
+        UPDATE posts SET like_count = like_count - 1 WHERE id = @P1;
+END;
+COMMIT TRANSACTION;
+SELECT @found AS found, @removed AS removed;";
+
+/// Keyset page of a post's likers, newest like first: `@P1` the post, strictly after the like
+/// (`@P2` liked at, `@P3` user); the first page passes the latest `DATETIME2` and `0xFF..FF`.
+/// `@P4` the page size. Served by `ix_likes_newest_first`.
+pub const LIKERS: &str = "\
+SELECT TOP (@P4) user_id, liked_at FROM likes
+WHERE post_id = @P1 AND (liked_at < @P2 OR (liked_at = @P2 AND user_id < @P3))
+ORDER BY liked_at DESC, user_id DESC";
 
 // ---- outbox and processed events -----------------------------------------------------------
 
@@ -207,12 +364,23 @@ pub const ALL: &[(&str, &str)] = &[
     ("USER_BY_USERNAME_KEY", USER_BY_USERNAME_KEY),
     ("CREDENTIALS", CREDENTIALS),
     ("SUMMARIES", SUMMARIES),
+    ("SUMMARIES_BY_USERNAME_KEY", SUMMARIES_BY_USERNAME_KEY),
     ("CREATE_POST", CREATE_POST),
     ("POST_BY_ID", POST_BY_ID),
     ("DELETE_POST", DELETE_POST),
     ("POSTS_BY_IDS", POSTS_BY_IDS),
+    ("MENTIONS_OF_POSTS", MENTIONS_OF_POSTS),
+    ("TAGS_OF_POSTS", TAGS_OF_POSTS),
     ("POST_IDS_BY_AUTHORS", POST_IDS_BY_AUTHORS),
+    ("HOME_POST_IDS", HOME_POST_IDS),
+    ("POST_IDS_BY_TAG", POST_IDS_BY_TAG),
+    ("REPLY_IDS", REPLY_IDS),
+    ("REPLIES_OF", REPLIES_OF),
     ("COUNT_BY_AUTHOR", COUNT_BY_AUTHOR),
+    ("POST_STATS", POST_STATS),
+    ("LIKE", LIKE),
+    ("UNLIKE", UNLIKE),
+    ("LIKERS", LIKERS),
     ("ENQUEUE", ENQUEUE),
     ("PENDING", PENDING),
     ("MARK_SENT", MARK_SENT),

@@ -204,6 +204,33 @@ impl UserStore for Mssql {
             })
             .collect()
     }
+
+    async fn summaries_by_username(
+        &self,
+        usernames: &[String],
+    ) -> anyhow::Result<Vec<UserSummary>> {
+        if usernames.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Usernames fold like `Username::key` (ASCII).
+        let keys: Vec<String> = usernames.iter().map(|u| u.to_ascii_lowercase()).collect();
+        let keys = serde_json::Value::from(keys).to_string();
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::SUMMARIES_BY_USERNAME_KEY, &[&keys])
+            .await?
+            .into_first_result()
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserSummary {
+                    id: UserId::from_uuid(uuid_column(row, "id")?),
+                    username: text_column(row, "username")?,
+                    display_name: text_column(row, "display_name")?,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Event, NewPost, Post, PostId, Timestamp, UserId, UserSummary};
-use crate::ports::PostStore;
+use crate::domain::{
+    Event, Mention, NewPost, Post, PostId, Relation, RelationCursor, Timestamp, UserId, UserSummary,
+};
+use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
 use super::ttl_secs;
 
@@ -38,6 +40,13 @@ struct CachedPost {
     author_display_name: String,
     content: String,
     created_at: Timestamp,
+    // Entries written before replies, mentions and tags existed read as none.
+    #[serde(default)]
+    in_reply_to: Option<PostId>,
+    #[serde(default)]
+    mentions: Vec<Mention>,
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 impl From<&Post> for CachedPost {
@@ -53,6 +62,9 @@ impl From<&Post> for CachedPost {
                 },
             content,
             created_at,
+            in_reply_to,
+            mentions,
+            tags,
         } = post;
         Self {
             id: *id,
@@ -61,6 +73,9 @@ impl From<&Post> for CachedPost {
             author_display_name: display_name.clone(),
             content: content.clone(),
             created_at: *created_at,
+            in_reply_to: *in_reply_to,
+            mentions: mentions.clone(),
+            tags: tags.clone(),
         }
     }
 }
@@ -76,6 +91,9 @@ impl From<CachedPost> for Post {
             },
             content: cached.content,
             created_at: cached.created_at,
+            in_reply_to: cached.in_reply_to,
+            mentions: cached.mentions,
+            tags: cached.tags,
         }
     }
 }
@@ -206,7 +224,7 @@ impl CachedPosts {
 
 #[async_trait]
 impl PostStore for CachedPosts {
-    async fn create_post(&self, post: &NewPost, event: &Event) -> anyhow::Result<Post> {
+    async fn create_post(&self, post: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
         let created = self.inner.create_post(post, event).await?;
         // Readers of the fan-out will ask for it soon.
         self.write_back(std::slice::from_ref(&created)).await;
@@ -278,6 +296,74 @@ impl PostStore for CachedPosts {
     async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64> {
         self.inner.count_by_author(author).await
     }
+
+    // Counts, likes and listings change with every reaction: they are read from the store.
+
+    async fn home_post_ids(
+        &self,
+        reader: UserId,
+        authors: &[UserId],
+        audience: &[UserId],
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner
+            .home_post_ids(reader, authors, audience, before, limit)
+            .await
+    }
+
+    async fn post_ids_by_tag(
+        &self,
+        tag: &str,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner.post_ids_by_tag(tag, before, limit).await
+    }
+
+    async fn reply_ids(
+        &self,
+        post: PostId,
+        after: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner.reply_ids(post, after, limit).await
+    }
+
+    async fn replies_of(
+        &self,
+        parents: &[PostId],
+        limit: usize,
+    ) -> anyhow::Result<Vec<(PostId, PostId)>> {
+        self.inner.replies_of(parents, limit).await
+    }
+
+    async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
+        self.inner.stats(ids, reader).await
+    }
+
+    async fn like(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        self.inner.like(post, user, at, event).await
+    }
+
+    async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
+        self.inner.unlike(post, user).await
+    }
+
+    async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        self.inner.likers(post, after, limit).await
+    }
 }
 
 #[cfg(test)]
@@ -292,8 +378,14 @@ mod tests {
                 username: "ann".into(),
                 display_name: "Ann \"quoted\" Lee".into(),
             },
-            content: "hello, world ✓".into(),
+            content: "hello, world ✓ @bob #Tag".into(),
             created_at: Timestamp::from_millis(1_764_028_800_123),
+            in_reply_to: Some(PostId::new()),
+            mentions: vec![Mention {
+                id: UserId::new(),
+                username: "bob".into(),
+            }],
+            tags: vec!["tag".into()],
         }
     }
 

@@ -1,13 +1,32 @@
+use std::collections::HashMap;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Sqlite, count, insert_outbox, json_ids, limit, parse};
-use crate::domain::{Event, NewPost, Post, PostId, Timestamp, UserId, UserSummary};
-use crate::ports::PostStore;
+use super::{Db, Sqlite, count, insert_outbox, json_ids, limit, parse};
+use crate::domain::{
+    Event, Mention, NewPost, Post, PostId, PostStats, Relation, RelationCursor, Timestamp, UserId,
+    UserSummary, ViewerState,
+};
+use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
+/// Posts with their authors, `WHERE` the given condition.
+macro_rules! select_posts {
+    ($condition:literal) => {
+        concat!(
+            "SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to,
+                    u.username, u.display_name
+             FROM posts p JOIN users u ON u.id = p.author_id WHERE ",
+            $condition
+        )
+    };
+}
+
+/// A post row without its mentions and tags (see [`with_markup`]).
 fn post(row: &SqliteRow) -> anyhow::Result<Post> {
+    let in_reply_to: Option<String> = row.try_get("in_reply_to")?;
     Ok(Post {
         id: parse(row.try_get("id")?)?,
         author: UserSummary {
@@ -17,50 +36,149 @@ fn post(row: &SqliteRow) -> anyhow::Result<Post> {
         },
         content: row.try_get("content")?,
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
+        in_reply_to: in_reply_to.as_deref().map(parse).transpose()?,
+        mentions: Vec::new(),
+        tags: Vec::new(),
     })
+}
+
+fn ids(rows: &[SqliteRow]) -> anyhow::Result<Vec<PostId>> {
+    rows.iter().map(|row| parse(row.try_get(0)?)).collect()
+}
+
+/// '~' sorts after every id (hex digits and '-'): "from the newest".
+fn older_than(before: Option<PostId>) -> String {
+    before.map_or_else(|| "~".to_owned(), |id| id.to_string())
+}
+
+impl Sqlite {
+    /// Fills in the mentions and tags of `posts`, in their order of appearance: two queries
+    /// for any number of posts.
+    async fn with_markup<'e, E>(&self, executor: E, posts: &mut [Post]) -> anyhow::Result<()>
+    where
+        E: sqlx::Executor<'e, Database = Db> + Copy,
+    {
+        if posts.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
+        let mentions = sqlx::query(
+            "SELECT m.post_id, m.user_id, u.username FROM post_mentions m
+             JOIN users u ON u.id = m.user_id
+             WHERE m.post_id IN (SELECT value FROM json_each(?1))
+             ORDER BY m.post_id, m.position",
+        )
+        .bind(json_ids(&ids))
+        .fetch_all(executor)
+        .await
+        .context("read mentions")?;
+        let tags = sqlx::query(
+            "SELECT post_id, tag FROM post_tags
+             WHERE post_id IN (SELECT value FROM json_each(?1))
+             ORDER BY post_id, position",
+        )
+        .bind(json_ids(&ids))
+        .fetch_all(executor)
+        .await
+        .context("read tags")?;
+        let mut by_id: HashMap<PostId, &mut Post> = posts.iter_mut().map(|p| (p.id, p)).collect();
+        for row in &mentions {
+            if let Some(post) = by_id.get_mut(&parse(row.try_get("post_id")?)?) {
+                post.mentions.push(Mention {
+                    id: parse(row.try_get("user_id")?)?,
+                    username: row.try_get("username")?,
+                });
+            }
+        }
+        for row in &tags {
+            if let Some(post) = by_id.get_mut(&parse(row.try_get("post_id")?)?) {
+                post.tags.push(row.try_get("tag")?);
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn insert_markup(tx: &mut sqlx::Transaction<'_, Db>, new: &NewPost) -> anyhow::Result<()> {
+    for (position, mention) in new.mentions.iter().enumerate() {
+        sqlx::query("INSERT INTO post_mentions (post_id, position, user_id) VALUES (?1, ?2, ?3)")
+            .bind(new.id.to_string())
+            .bind(limit(position))
+            .bind(mention.id.to_string())
+            .execute(&mut **tx)
+            .await
+            .context("insert mention")?;
+    }
+    for (position, tag) in new.tags.iter().enumerate() {
+        sqlx::query("INSERT INTO post_tags (tag, post_id, position) VALUES (?1, ?2, ?3)")
+            .bind(tag)
+            .bind(new.id.to_string())
+            .bind(limit(position))
+            .execute(&mut **tx)
+            .await
+            .context("insert tag")?;
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl PostStore for Sqlite {
-    async fn create_post(&self, new: &NewPost, event: &Event) -> anyhow::Result<Post> {
+    async fn create_post(&self, new: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
         let mut tx = self.pool.begin().await.context("begin")?;
+        if let Some(parent) = new.in_reply_to {
+            let counted =
+                sqlx::query("UPDATE posts SET reply_count = reply_count + 1 WHERE id = ?1")
+                    .bind(parent.post.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .context("count the reply")?
+                    .rows_affected();
+            if counted == 0 {
+                return Err(CreatePostError::ParentGone);
+            }
+        }
         sqlx::query(
-            "INSERT INTO posts (id, author_id, content, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO posts (id, author_id, content, created_at, in_reply_to, reply_to_author)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .bind(new.id.to_string())
         .bind(new.author_id.to_string())
         .bind(new.content.as_str())
         .bind(new.created_at.millis())
+        .bind(new.in_reply_to.map(|r| r.post.to_string()))
+        .bind(new.in_reply_to.map(|r| r.author.to_string()))
         .execute(&mut *tx)
         .await
         .context("insert post")?;
+        insert_markup(&mut tx, new).await?;
         insert_outbox(&mut tx, event).await?;
-        let row = sqlx::query(
-            "SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
-             FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?1",
-        )
-        .bind(new.id.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        .context("read back post")?;
-        let created = post(&row)?;
+        let row = sqlx::query(select_posts!("p.id = ?1"))
+            .bind(new.id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .context("read back post")?;
+        let mut created = [post(&row)?];
         tx.commit().await.context("commit post")?;
+        self.with_markup(&self.pool, &mut created).await?;
+        let [created] = created;
         Ok(created)
     }
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
-        let row = sqlx::query(
-            "SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
-             FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(post).transpose()
+        Ok(self.posts(&[id]).await?.pop())
     }
 
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
         let mut tx = self.pool.begin().await.context("begin")?;
+        // The parent loses a reply; it may be gone itself, then nothing is updated.
+        sqlx::query(
+            "UPDATE posts SET reply_count = reply_count - 1
+             WHERE id = (SELECT in_reply_to FROM posts WHERE id = ?1)",
+        )
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .context("uncount the reply")?;
         let deleted = sqlx::query("DELETE FROM posts WHERE id = ?1")
             .bind(id.to_string())
             .execute(&mut *tx)
@@ -68,7 +186,18 @@ impl PostStore for Sqlite {
             .context("delete post")?
             .rows_affected();
         if deleted == 0 {
-            return Ok(false);
+            return Ok(false); // dropping the transaction undoes the update
+        }
+        for statement in [
+            "DELETE FROM likes WHERE post_id = ?1",
+            "DELETE FROM post_mentions WHERE post_id = ?1",
+            "DELETE FROM post_tags WHERE post_id = ?1",
+        ] {
+            sqlx::query(statement)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await
+                .context("delete what belongs to the post")?;
         }
         insert_outbox(&mut tx, event).await?;
         tx.commit().await.context("commit delete")?;
@@ -79,15 +208,13 @@ impl PostStore for Sqlite {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
-            "SELECT p.id, p.author_id, p.content, p.created_at, u.username, u.display_name
-             FROM posts p JOIN users u ON u.id = p.author_id
-             WHERE p.id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(json_ids(ids))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(post).collect()
+        let rows = sqlx::query(select_posts!("p.id IN (SELECT value FROM json_each(?1))"))
+            .bind(json_ids(ids))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut posts = rows.iter().map(post).collect::<anyhow::Result<Vec<_>>>()?;
+        self.with_markup(&self.pool, &mut posts).await?;
+        Ok(posts)
     }
 
     async fn post_ids_by_authors(
@@ -105,12 +232,11 @@ impl PostStore for Sqlite {
              ORDER BY id DESC LIMIT ?3",
         )
         .bind(json_ids(authors))
-        // '~' sorts after every id (hex digits and '-'): "from the newest".
-        .bind(before.map_or_else(|| "~".to_owned(), |id| id.to_string()))
+        .bind(older_than(before))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| parse(row.try_get("id")?)).collect()
+        ids(&rows)
     }
 
     async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64> {
@@ -119,5 +245,223 @@ impl PostStore for Sqlite {
             .fetch_one(&self.pool)
             .await?;
         Ok(count(n))
+    }
+
+    async fn home_post_ids(
+        &self,
+        reader: UserId,
+        authors: &[UserId],
+        audience: &[UserId],
+        before: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        if authors.is_empty() || max == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT id FROM posts
+             WHERE author_id IN (SELECT value FROM json_each(?1)) AND id < ?2
+               AND (in_reply_to IS NULL OR author_id = ?3
+                    OR reply_to_author IN (SELECT value FROM json_each(?4)))
+             ORDER BY id DESC LIMIT ?5",
+        )
+        .bind(json_ids(authors))
+        .bind(older_than(before))
+        .bind(reader.to_string())
+        .bind(json_ids(audience))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        ids(&rows)
+    }
+
+    async fn post_ids_by_tag(
+        &self,
+        tag: &str,
+        before: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let rows = sqlx::query(
+            "SELECT post_id FROM post_tags WHERE tag = ?1 AND post_id < ?2
+             ORDER BY post_id DESC LIMIT ?3",
+        )
+        .bind(tag)
+        .bind(older_than(before))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        ids(&rows)
+    }
+
+    async fn reply_ids(
+        &self,
+        post: PostId,
+        after: Option<PostId>,
+        max: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        let rows = sqlx::query(
+            "SELECT id FROM posts WHERE in_reply_to = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )
+        .bind(post.to_string())
+        .bind(after.map_or_else(String::new, |id| id.to_string()))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        ids(&rows)
+    }
+
+    async fn replies_of(
+        &self,
+        parents: &[PostId],
+        max: usize,
+    ) -> anyhow::Result<Vec<(PostId, PostId)>> {
+        if parents.is_empty() || max == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT in_reply_to, id FROM posts
+             WHERE in_reply_to IN (SELECT value FROM json_each(?1))
+             ORDER BY id LIMIT ?2",
+        )
+        .bind(json_ids(parents))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((parse(row.try_get(0)?)?, parse(row.try_get(1)?)?)))
+            .collect()
+    }
+
+    async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(
+            "SELECT p.id, p.reply_count, p.like_count, p.repost_count,
+                    EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = ?2)
+                        AS liked
+             FROM posts p WHERE p.id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_ids(ids))
+        .bind(reader.map(|r| r.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StatsRow {
+                    post: parse(row.try_get("id")?)?,
+                    stats: PostStats {
+                        replies: count(row.try_get("reply_count")?),
+                        likes: count(row.try_get("like_count")?),
+                        reposts: count(row.try_get("repost_count")?),
+                    },
+                    viewer: reader
+                        .map(|_| -> anyhow::Result<ViewerState> {
+                            Ok(ViewerState {
+                                liked: row.try_get::<bool, _>("liked")?,
+                                reposted: false,
+                            })
+                        })
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    async fn like(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let mut tx = self.pool.begin().await.context("begin")?;
+        let inserted = sqlx::query(
+            "INSERT INTO likes (post_id, user_id, liked_at)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
+             ON CONFLICT (post_id, user_id) DO NOTHING",
+        )
+        .bind(post.to_string())
+        .bind(user.to_string())
+        .bind(at.millis())
+        .execute(&mut *tx)
+        .await
+        .context("insert like")?
+        .rows_affected();
+        if inserted == 0 {
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = ?1)")
+                    .bind(post.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?;
+            return Ok(if exists {
+                Reaction::Unchanged
+            } else {
+                Reaction::NoSuchPost
+            });
+        }
+        sqlx::query("UPDATE posts SET like_count = like_count + 1 WHERE id = ?1")
+            .bind(post.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("count the like")?;
+        insert_outbox(&mut tx, event).await?;
+        tx.commit().await.context("commit like")?;
+        Ok(Reaction::Changed)
+    }
+
+    async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
+        let mut tx = self.pool.begin().await.context("begin")?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = ?1)")
+            .bind(post.to_string())
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            return Ok(Reaction::NoSuchPost);
+        }
+        let removed = sqlx::query("DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2")
+            .bind(post.to_string())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("delete like")?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(Reaction::Unchanged);
+        }
+        sqlx::query("UPDATE posts SET like_count = like_count - 1 WHERE id = ?1")
+            .bind(post.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("uncount the like")?;
+        tx.commit().await.context("commit unlike")?;
+        Ok(Reaction::Changed)
+    }
+
+    async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        let rows = sqlx::query(
+            "SELECT user_id, liked_at FROM likes
+             WHERE post_id = ?1 AND (liked_at, user_id) < (?2, ?3)
+             ORDER BY liked_at DESC, user_id DESC LIMIT ?4",
+        )
+        .bind(post.to_string())
+        .bind(after.map_or(i64::MAX, |c| c.since.millis()))
+        .bind(after.map_or_else(String::new, |c| c.user.to_string()))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Relation {
+                    user: parse(row.try_get("user_id")?)?,
+                    since: Timestamp::from_millis(row.try_get("liked_at")?),
+                })
+            })
+            .collect()
     }
 }

@@ -124,4 +124,31 @@ impl UserStore for Sqlite {
             })
             .collect()
     }
+
+    async fn summaries_by_username(
+        &self,
+        usernames: &[String],
+    ) -> anyhow::Result<Vec<UserSummary>> {
+        if usernames.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Usernames fold like `Username::key` (ASCII).
+        let keys: Vec<String> = usernames.iter().map(|u| u.to_ascii_lowercase()).collect();
+        let rows = sqlx::query(
+            "SELECT id, username, display_name FROM users
+             WHERE username_key IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_ids(&keys))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserSummary {
+                    id: parse(row.try_get("id")?)?,
+                    username: row.try_get("username")?,
+                    display_name: row.try_get("display_name")?,
+                })
+            })
+            .collect()
+    }
 }

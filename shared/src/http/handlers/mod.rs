@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod feed;
 pub mod follow;
+pub mod interact;
 pub mod meta;
 pub mod posts;
 pub mod users;

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 
 use crate::http::AppState;
 use crate::http::dto::{NewPostRequest, PostResponse};
-use crate::http::extract::{AuthUser, JsonBody, PostPath};
+use crate::http::extract::{AuthUser, JsonBody, PostPath, Reader};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -16,8 +16,9 @@ use crate::services::{self, ServiceError};
         (status = 201, description = "Posted", body = PostResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The post replied to does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty or over 280 characters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Content empty or over 280 characters, or in_reply_to not a post id", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
@@ -33,15 +34,17 @@ pub async fn create(
     get, path = "/posts/{id}", tag = "posts",
     params(("id" = String, Path)),
     responses(
-        (status = 200, description = "The post", body = PostResponse),
+        (status = 200, description = "The post (with the reader's likes and reposts when a token is sent)", body = PostResponse),
+        (status = 401, description = "A token was sent and is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
     State(state): State<AppState>,
+    Reader(reader): Reader,
     PostPath(id): PostPath,
 ) -> Result<Json<PostResponse>, ServiceError> {
-    let post = services::get_post(&state.ctx, id).await?;
+    let post = services::get_post(&state.ctx, id, reader).await?;
     Ok(Json(post.into()))
 }
 

@@ -1,0 +1,200 @@
+//! Reactions and conversations (DESIGN 4.2): likes, replies, a post's context, tag pages.
+
+use std::collections::HashMap;
+
+use crate::domain::markup::normalize_tag;
+use crate::domain::{
+    Cursor as _, Event, EventPayload, Limit, Page, PostId, PostView, Relation, RelationCursor,
+    Timestamp, UserId, UserSummary, ValidationError,
+};
+use crate::ports::Reaction;
+
+use super::posts::{find_post, views, views_of};
+use super::{Context, ServiceError, ServiceResult};
+
+const POST_NOT_FOUND: ServiceError = ServiceError::NotFound("post not found");
+
+/// At most this many ancestors, from the root down to the parent.
+pub const MAX_ANCESTORS: usize = 40;
+/// At most this many descendants, depth first.
+pub const MAX_DESCENDANTS: usize = 200;
+/// How many replies a context looks at, level by level, before choosing its descendants: a
+/// bound on the work of one request in a very large thread.
+const DESCENDANTS_READ: usize = 1_000;
+
+/// `me` likes the post; liking it again changes nothing.
+#[tracing::instrument(skip(ctx))]
+pub async fn like(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
+    ctx.acting_user(me).await?;
+    let post = find_post(ctx, id).await?;
+    let event = Event::new(EventPayload::PostLiked {
+        post_id: post.id,
+        author_id: post.author.id,
+        user_id: me,
+    });
+    match ctx.posts()?.like(id, me, Timestamp::now(), &event).await? {
+        Reaction::Changed => {
+            ctx.event_written();
+            Ok(())
+        }
+        Reaction::Unchanged => Ok(()),
+        Reaction::NoSuchPost => Err(POST_NOT_FOUND),
+    }
+}
+
+/// `me` no longer likes the post; unliking a post not liked changes nothing.
+#[tracing::instrument(skip(ctx))]
+pub async fn unlike(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
+    ctx.acting_user(me).await?;
+    match ctx.posts()?.unlike(id, me).await? {
+        Reaction::Changed | Reaction::Unchanged => Ok(()),
+        Reaction::NoSuchPost => Err(POST_NOT_FOUND),
+    }
+}
+
+/// Who likes the post, newest like first.
+pub async fn likers(
+    ctx: &Context,
+    id: PostId,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ServiceResult<Page<UserSummary>> {
+    let after = cursor.map(RelationCursor::decode).transpose()?;
+    find_post(ctx, id).await?;
+    let likes = ctx.posts()?.likers(id, after, limit.probe()).await?;
+    let page = Page::from_probe(likes, limit, |like: &Relation| {
+        RelationCursor {
+            since: like.since,
+            user: like.user,
+        }
+        .encode()
+    });
+    let ids: Vec<UserId> = page.items.iter().map(|like| like.user).collect();
+    Ok(Page {
+        items: summaries_in_order(ctx, &ids).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+async fn summaries_in_order(ctx: &Context, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
+    let mut by_id: HashMap<UserId, UserSummary> = ctx
+        .users()?
+        .summaries(ids)
+        .await?
+        .into_iter()
+        .map(|summary| (summary.id, summary))
+        .collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// The direct replies to a post, oldest first.
+pub async fn replies(
+    ctx: &Context,
+    id: PostId,
+    cursor: Option<&str>,
+    limit: Limit,
+    reader: Option<UserId>,
+) -> ServiceResult<Page<PostView>> {
+    let after = cursor.map(PostId::decode).transpose()?;
+    find_post(ctx, id).await?;
+    let ids = ctx.posts()?.reply_ids(id, after, limit.probe()).await?;
+    let page = Page::from_probe(ids, limit, PostId::encode);
+    Ok(Page {
+        items: views_of(ctx, &page.items, reader).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// A post's place in its conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// From the root down to the parent; stops at the first deleted one.
+    pub ancestors: Vec<PostView>,
+    /// Depth first, each level oldest first.
+    pub descendants: Vec<PostView>,
+}
+
+pub async fn context(ctx: &Context, id: PostId, reader: Option<UserId>) -> ServiceResult<Thread> {
+    let post = find_post(ctx, id).await?;
+    let mut ancestors = Vec::new();
+    let mut parent = post.in_reply_to;
+    while let Some(parent_id) = parent {
+        if ancestors.len() == MAX_ANCESTORS {
+            break;
+        }
+        let Some(found) = ctx.posts()?.post(parent_id).await? else {
+            break; // deleted: the chain stops here
+        };
+        parent = found.in_reply_to;
+        ancestors.push(found);
+    }
+    ancestors.reverse();
+    let descendants = descendant_ids(ctx, id).await?;
+    Ok(Thread {
+        ancestors: views(ctx, ancestors, reader).await?,
+        descendants: views_of(ctx, &descendants, reader).await?,
+    })
+}
+
+/// The first [`MAX_DESCENDANTS`] replies below `root` in depth-first order, read level by level
+/// (one query per level).
+async fn descendant_ids(ctx: &Context, root: PostId) -> anyhow::Result<Vec<PostId>> {
+    let mut children: HashMap<PostId, Vec<PostId>> = HashMap::new();
+    let mut level = vec![root];
+    let mut read = 0;
+    while !level.is_empty() && read < DESCENDANTS_READ {
+        let pairs = ctx
+            .posts()?
+            .replies_of(&level, DESCENDANTS_READ - read)
+            .await?;
+        read += pairs.len();
+        level = pairs.iter().map(|(_, reply)| *reply).collect();
+        for (parent, reply) in pairs {
+            children.entry(parent).or_default().push(reply);
+        }
+    }
+    let mut order = Vec::new();
+    let mut stack: Vec<PostId> = children.remove(&root).unwrap_or_default();
+    stack.reverse();
+    while let Some(next) = stack.pop() {
+        if order.len() == MAX_DESCENDANTS {
+            break;
+        }
+        order.push(next);
+        if let Some(mut below) = children.remove(&next) {
+            below.reverse();
+            stack.extend(below);
+        }
+    }
+    Ok(order)
+}
+
+/// A tag as a path names it, or 422 naming `tag`.
+///
+/// # Errors
+/// Text no post can be tagged with.
+pub fn parse_tag(raw: &str) -> Result<String, ValidationError> {
+    normalize_tag(raw).ok_or_else(|| {
+        ValidationError::new("tag", "must be 1 to 50 letters, digits or underscores")
+    })
+}
+
+/// Posts tagged `tag`, newest first; a tag nobody used is an empty page.
+pub async fn tag_posts(
+    ctx: &Context,
+    tag: &str,
+    cursor: Option<&str>,
+    limit: Limit,
+    reader: Option<UserId>,
+) -> ServiceResult<Page<PostView>> {
+    let before = cursor.map(PostId::decode).transpose()?;
+    let ids = ctx
+        .posts()?
+        .post_ids_by_tag(tag, before, limit.probe())
+        .await?;
+    let page = Page::from_probe(ids, limit, PostId::encode);
+    Ok(Page {
+        items: views_of(ctx, &page.items, reader).await?,
+        next_cursor: page.next_cursor,
+    })
+}

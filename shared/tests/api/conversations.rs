@@ -1,0 +1,254 @@
+//! Two users converse (post, reply, reply to the reply, context both ways), a third likes;
+//! counts, viewer state, mentions, tags, the reply rule of home feeds, and undo and delete
+//! cleaning up, over HTTP on the embedded default and on the real services.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use rookery_test_support::{Backend, TestApp, eventually};
+
+async fn reply(app: &TestApp, token: &str, parent: &str, content: &str) -> anyhow::Result<String> {
+    let body = json!({"content": content, "in_reply_to": parent});
+    let answer = app
+        .send(Method::POST, "/posts", Some(token), Some(body))
+        .await?;
+    answer.ok(201)?;
+    answer.str("id")
+}
+
+async fn view(app: &TestApp, id: &str, token: Option<&str>) -> anyhow::Result<Value> {
+    Ok(app
+        .get(&format!("/posts/{id}"), token)
+        .await?
+        .ok(200)?
+        .clone())
+}
+
+fn ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn home_has(app: &TestApp, token: &str, post: &str) -> anyhow::Result<bool> {
+    Ok(app
+        .feed_ids("/feed", Some(token))
+        .await?
+        .iter()
+        .any(|id| id == post))
+}
+
+#[tokio::test]
+async fn a_conversation_embedded() -> anyhow::Result<()> {
+    a_conversation(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn a_conversation_on_real_services() -> anyhow::Result<()> {
+    a_conversation(Backend::RealServices).await
+}
+
+async fn a_conversation(backend: Backend) -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(backend, &[]).await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let cat = app.user("cat").await?;
+    app.follow(&cat, "ann").await?.ok(204)?;
+
+    // Ann posts, mentioning bob (twice), a name nobody has, and tags.
+    let root = app
+        .post(&ann, "Hi @bob and @BOB, @nobody_here! #Rust #rust #été")
+        .await?;
+    let root_view = view(&app, &root, None).await?;
+    let bob_id = app.get("/users/bob", None).await?.str("id")?;
+    assert_eq!(
+        root_view["mentions"],
+        json!([{"id": bob_id, "username": "bob"}])
+    );
+    assert_eq!(root_view["tags"], json!(["rust", "été"]));
+    assert_eq!(root_view["in_reply_to"], Value::Null);
+    assert_eq!(root_view["reply_count"], 0);
+    assert!(
+        root_view.get("liked_by_me").is_none(),
+        "no viewer state without a token"
+    );
+
+    // Bob replies, ann replies to the reply.
+    let r1 = reply(&app, &bob, &root, "@ann hello back").await?;
+    let r2 = reply(&app, &ann, &r1, "and again").await?;
+    let r1_view = view(&app, &r1, Some(&bob)).await?;
+    assert_eq!(r1_view["in_reply_to"], root.as_str());
+    assert_eq!(r1_view["reply_count"], 1);
+    assert_eq!(r1_view["liked_by_me"], false);
+    assert_eq!(view(&app, &root, None).await?["reply_count"], 1);
+
+    // Replies and context, both ways.
+    let replies = app.get(&format!("/posts/{root}/replies"), None).await?;
+    assert_eq!(ids(&replies.ok(200)?["items"]), [r1.as_str()]);
+    let from_leaf = app.get(&format!("/posts/{r2}/context"), None).await?;
+    let from_leaf = from_leaf.ok(200)?;
+    assert_eq!(ids(&from_leaf["ancestors"]), [root.clone(), r1.clone()]);
+    assert_eq!(ids(&from_leaf["descendants"]), Vec::<String>::new());
+    let from_root = app.get(&format!("/posts/{root}/context"), None).await?;
+    let from_root = from_root.ok(200)?;
+    assert_eq!(ids(&from_root["ancestors"]), Vec::<String>::new());
+    assert_eq!(ids(&from_root["descendants"]), [r1.clone(), r2.clone()]);
+
+    // The reply rule: cat follows ann but not bob. Ann's reply to bob's reply does not reach
+    // cat; a reply by ann to ann does.
+    let r3 = reply(&app, &ann, &root, "to myself").await?;
+    eventually("ann's reply to herself reaches cat", || {
+        home_has(&app, &cat, &r3)
+    })
+    .await?;
+    assert!(
+        !home_has(&app, &cat, &r2).await?,
+        "a reply to a stranger reached cat"
+    );
+    assert!(
+        home_has(&app, &ann, &r2).await?,
+        "ann's own reply is in her home feed"
+    );
+    let ann_posts = app.feed_ids("/users/ann/posts", None).await?;
+    assert!(
+        ann_posts.contains(&r2) && ann_posts.contains(&r3),
+        "user feed keeps replies"
+    );
+
+    // Cat likes the root: counts and viewer state at once, the likes page, idempotence.
+    for _ in 0..2 {
+        app.send(
+            Method::PUT,
+            &format!("/posts/{root}/like"),
+            Some(&cat),
+            None,
+        )
+        .await?
+        .ok(204)?;
+    }
+    let liked = view(&app, &root, Some(&cat)).await?;
+    assert_eq!(
+        (liked["like_count"].as_u64(), liked["liked_by_me"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(view(&app, &root, Some(&bob)).await?["liked_by_me"], false);
+    let likes = app.get(&format!("/posts/{root}/likes"), None).await?;
+    let likes = likes.ok(200)?;
+    assert_eq!(likes["items"][0]["username"], "cat");
+    let feed = app.all_pages("/feed", Some(&cat), 100).await?;
+    let item = feed.iter().find(|item| item["id"] == root.as_str());
+    assert_eq!(
+        item.map(|i| (
+            i["like_count"].clone(),
+            i["liked_by_me"].clone(),
+            i["reposted_by"].clone()
+        )),
+        Some((json!(1), json!(true), Value::Null))
+    );
+
+    // Tags page, any case; a tag nobody used is empty; a bad tag is 422.
+    let tagged = app.feed_ids("/tags/RUST/posts", None).await?;
+    assert_eq!(tagged, [root.as_str()]);
+    assert!(
+        app.feed_ids("/tags/never_used_here/posts", None)
+            .await?
+            .is_empty()
+    );
+    app.get("/tags/not-a-tag/posts", None).await?.problem(422)?;
+
+    // Undo and delete.
+    app.send(
+        Method::DELETE,
+        &format!("/posts/{root}/like"),
+        Some(&cat),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    app.send(
+        Method::DELETE,
+        &format!("/posts/{root}/like"),
+        Some(&cat),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    assert_eq!(view(&app, &root, Some(&cat)).await?["like_count"], 0);
+    app.send(Method::DELETE, &format!("/posts/{r1}"), Some(&bob), None)
+        .await?
+        .ok(204)?;
+    assert_eq!(
+        view(&app, &root, None).await?["reply_count"],
+        1,
+        "r3 is left"
+    );
+    let after = app.get(&format!("/posts/{r2}/context"), None).await?;
+    assert_eq!(
+        ids(&after.ok(200)?["ancestors"]),
+        Vec::<String>::new(),
+        "stops at the deleted parent"
+    );
+    assert_eq!(
+        view(&app, &r2, None).await?["in_reply_to"],
+        r1.as_str(),
+        "a reply keeps naming its deleted parent"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_conversation_input_changes_nothing() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let ann = app.user("ann").await?;
+    let post = app.post(&ann, "hello").await?;
+    let unknown = rookery::domain::PostId::new().to_string();
+    for (body, status) in [
+        (json!({"content": "x", "in_reply_to": "not-an-id"}), 422),
+        (json!({"content": "x", "in_reply_to": 5}), 422),
+        (json!({"content": "x", "in_reply_to": unknown}), 404),
+    ] {
+        let answer = app
+            .send(Method::POST, "/posts", Some(&ann), Some(body))
+            .await?;
+        answer.problem(status)?;
+    }
+    assert_eq!(
+        app.feed_ids("/users/ann/posts", None).await?,
+        [post.as_str()]
+    );
+    app.send(
+        Method::PUT,
+        &format!("/posts/{unknown}/like"),
+        Some(&ann),
+        None,
+    )
+    .await?
+    .problem(404)?;
+    app.send(Method::PUT, &format!("/posts/{post}/like"), None, None)
+        .await?
+        .problem(401)?;
+    app.get(&format!("/posts/{unknown}/likes"), None)
+        .await?
+        .problem(404)?;
+    app.get(&format!("/posts/{unknown}/replies"), None)
+        .await?
+        .problem(404)?;
+    app.get(&format!("/posts/{unknown}/context"), None)
+        .await?
+        .problem(404)?;
+    app.get(&format!("/posts/{post}/replies?limit=0"), None)
+        .await?
+        .problem(422)?;
+    app.get(&format!("/posts/{post}/likes?cursor=zzz"), None)
+        .await?
+        .problem(400)?;
+    // A public route refuses a bad token instead of ignoring it.
+    app.get(&format!("/posts/{post}"), Some("not-a-token"))
+        .await?
+        .problem(401)?;
+    assert_eq!(view(&app, &post, None).await?["like_count"], 0);
+    Ok(())
+}

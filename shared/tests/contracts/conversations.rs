@@ -1,0 +1,424 @@
+//! The conversation part of the `PostStore` contract (DESIGN 4.1, 4.2): replies and their
+//! counts, mentions and tags, likes, the counts and viewer state of a page, and the home-feed
+//! rule for replies. Run through `store::user_and_post_store`, so on every adapter.
+
+use anyhow::{bail, ensure};
+use rookery::domain::{
+    Event, EventPayload, Mention, NewPost, PostId, PostStats, RelationCursor, ReplyTo, Timestamp,
+    UserId, ViewerState,
+};
+use rookery::ports::{CreatePostError, Outbox, PostStore, Reaction, StatsRow, UserStore};
+
+use super::check_eq;
+use super::store::{deletion, ensure_pending, fresh_user, pending_entry, post_draft};
+
+fn reply_draft(
+    author: UserId,
+    parent: PostId,
+    parent_author: UserId,
+) -> anyhow::Result<(NewPost, Event)> {
+    let (mut post, _) = post_draft(author, "a reply")?;
+    post.in_reply_to = Some(ReplyTo {
+        post: parent,
+        author: parent_author,
+    });
+    let event = Event::new(EventPayload::PostCreated {
+        post_id: post.id,
+        author_id: author,
+        in_reply_to: Some(parent),
+        reply_to_author: Some(parent_author),
+        mentions: Vec::new(),
+    });
+    Ok((post, event))
+}
+
+async fn stats_of(
+    posts: &dyn PostStore,
+    id: PostId,
+    reader: Option<UserId>,
+) -> anyhow::Result<StatsRow> {
+    match posts.stats(&[id], reader).await?.as_slice() {
+        [row] => Ok(*row),
+        rows => bail!("stats({id}) gave {} rows", rows.len()),
+    }
+}
+
+fn counts(replies: u64, likes: u64) -> PostStats {
+    PostStats {
+        replies,
+        likes,
+        reposts: 0,
+    }
+}
+
+pub async fn replies_mentions_and_tags(
+    users: &dyn UserStore,
+    posts: &dyn PostStore,
+    outbox: &dyn Outbox,
+) -> anyhow::Result<()> {
+    let ann = fresh_user(users, "Rae").await?;
+    let bob = fresh_user(users, "Sam").await?;
+    let (mut root, event) = post_draft(ann.id, "hello #Rust and #été")?;
+    root.mentions = vec![
+        Mention {
+            id: bob.id,
+            username: bob.username.clone(),
+        },
+        Mention {
+            id: ann.id,
+            username: ann.username.clone(),
+        },
+    ];
+    root.tags = vec!["rust".to_owned(), "été".to_owned()];
+    let created = posts.create_post(&root, &event).await?;
+    check_eq(&created.mentions, &root.mentions, "mentions, in order")?;
+    check_eq(&created.tags, &root.tags, "tags, in order")?;
+    check_eq(created.in_reply_to, None, "in_reply_to of a root")?;
+    let read = posts.post(root.id).await?;
+    check_eq(
+        read.as_ref().map(|p| &p.tags),
+        Some(&root.tags),
+        "tags read back",
+    )?;
+    check_eq(
+        read.as_ref().map(|p| &p.mentions),
+        Some(&root.mentions),
+        "mentions read back",
+    )?;
+
+    // Replies: counted in the parent, listed oldest first, each with its parent.
+    let (r1, e1) = reply_draft(bob.id, root.id, ann.id)?;
+    let reply = posts.create_post(&r1, &e1).await?;
+    check_eq(reply.in_reply_to, Some(root.id), "in_reply_to of a reply")?;
+    ensure_pending(outbox, &e1, "create_post(reply)").await?;
+    let (r2, e2) = reply_draft(ann.id, root.id, ann.id)?;
+    posts.create_post(&r2, &e2).await?;
+    let (r3, e3) = reply_draft(ann.id, r1.id, bob.id)?;
+    posts.create_post(&r3, &e3).await?;
+    check_eq(
+        stats_of(posts, root.id, None).await?.stats,
+        counts(2, 0),
+        "root counts",
+    )?;
+    check_eq(
+        stats_of(posts, r1.id, None).await?.stats,
+        counts(1, 0),
+        "reply counts",
+    )?;
+    check_eq(
+        posts.reply_ids(root.id, None, 10).await?,
+        vec![r1.id, r2.id],
+        "reply_ids, oldest first",
+    )?;
+    check_eq(
+        posts.reply_ids(root.id, Some(r1.id), 10).await?,
+        vec![r2.id],
+        "reply_ids after the first",
+    )?;
+    check_eq(
+        posts.reply_ids(root.id, None, 1).await?,
+        vec![r1.id],
+        "reply_ids limit",
+    )?;
+    check_eq(
+        posts.replies_of(&[root.id, r1.id], 10).await?,
+        vec![(root.id, r1.id), (root.id, r2.id), (r1.id, r3.id)],
+        "replies_of two parents",
+    )?;
+    check_eq(posts.replies_of(&[], 10).await?, vec![], "replies_of none")?;
+
+    // Tags: newest first, exact lower-case match.
+    let (mut later, later_event) = post_draft(bob.id, "more #rust")?;
+    later.tags = vec!["rust".to_owned()];
+    posts.create_post(&later, &later_event).await?;
+    check_eq(
+        posts
+            .post_ids_by_tag("rust", None, 10)
+            .await?
+            .into_iter()
+            .filter(|id| [root.id, later.id].contains(id))
+            .collect::<Vec<_>>(),
+        vec![later.id, root.id],
+        "post_ids_by_tag, newest first",
+    )?;
+    check_eq(
+        posts
+            .post_ids_by_tag("rust", Some(later.id), 10)
+            .await?
+            .contains(&later.id),
+        false,
+        "post_ids_by_tag before the newest",
+    )?;
+    check_eq(
+        posts.post_ids_by_tag("été", None, 10).await?,
+        vec![root.id],
+        "post_ids_by_tag of a Unicode tag",
+    )?;
+
+    // A reply to a post deleted meanwhile is refused and leaves nothing.
+    let (gone, gone_event) = post_draft(ann.id, "soon gone")?;
+    posts.create_post(&gone, &gone_event).await?;
+    ensure!(
+        posts
+            .delete_post(gone.id, &deletion(gone.id, ann.id))
+            .await?
+    );
+    let (orphan, orphan_event) = reply_draft(bob.id, gone.id, ann.id)?;
+    match posts.create_post(&orphan, &orphan_event).await {
+        Err(CreatePostError::ParentGone) => {}
+        other => bail!("a reply to a deleted post: {:?}", other.map(|p| p.id)),
+    }
+    check_eq(posts.post(orphan.id).await?, None, "the refused reply")?;
+    ensure!(
+        pending_entry(outbox, orphan_event.id).await?.is_none(),
+        "the refused reply's event is in the outbox"
+    );
+
+    // Deleting a reply uncounts it; deleting the root keeps its replies, which still name it.
+    ensure!(posts.delete_post(r2.id, &deletion(r2.id, ann.id)).await?);
+    check_eq(
+        stats_of(posts, root.id, None).await?.stats,
+        counts(1, 0),
+        "root counts after a reply is deleted",
+    )?;
+    ensure!(
+        posts
+            .delete_post(root.id, &deletion(root.id, ann.id))
+            .await?
+    );
+    check_eq(
+        posts.post(r1.id).await?.and_then(|p| p.in_reply_to),
+        Some(root.id),
+        "a reply of a deleted post",
+    )?;
+    check_eq(
+        posts.post_ids_by_tag("été", None, 10).await?,
+        vec![],
+        "tags of a deleted post",
+    )?;
+    check_eq(
+        posts.stats(&[root.id], None).await?,
+        vec![],
+        "stats of a deleted post",
+    )?;
+    Ok(())
+}
+
+pub async fn likes_and_counts(
+    users: &dyn UserStore,
+    posts: &dyn PostStore,
+    outbox: &dyn Outbox,
+) -> anyhow::Result<()> {
+    let ann = fresh_user(users, "Tia").await?;
+    let bob = fresh_user(users, "Uma").await?;
+    let cat = fresh_user(users, "Val").await?;
+    let (post, event) = post_draft(ann.id, "like me")?;
+    posts.create_post(&post, &event).await?;
+    let liked = |user: UserId| {
+        Event::new(EventPayload::PostLiked {
+            post_id: post.id,
+            author_id: ann.id,
+            user_id: user,
+        })
+    };
+    let t0 = Timestamp::from_millis(1_800_000_000_000);
+    let t1 = Timestamp::from_millis(1_800_000_001_000);
+    let first = liked(bob.id);
+    check_eq(
+        posts.like(post.id, bob.id, t0, &first).await?,
+        Reaction::Changed,
+        "a first like",
+    )?;
+    ensure_pending(outbox, &first, "like()").await?;
+    let again = liked(bob.id);
+    check_eq(
+        posts.like(post.id, bob.id, t1, &again).await?,
+        Reaction::Unchanged,
+        "a second like",
+    )?;
+    ensure!(
+        pending_entry(outbox, again.id).await?.is_none(),
+        "a repeated like stored an event"
+    );
+    check_eq(
+        posts.like(post.id, cat.id, t1, &liked(cat.id)).await?,
+        Reaction::Changed,
+        "cat's like",
+    )?;
+    let unknown = PostId::new();
+    check_eq(
+        posts.like(unknown, cat.id, t1, &liked(cat.id)).await?,
+        Reaction::NoSuchPost,
+        "a like of an unknown post",
+    )?;
+
+    // Counts and viewer state, in one batch.
+    check_eq(
+        stats_of(posts, post.id, Some(bob.id)).await?,
+        StatsRow {
+            post: post.id,
+            stats: counts(0, 2),
+            viewer: Some(ViewerState {
+                liked: true,
+                reposted: false,
+            }),
+        },
+        "stats for a liker",
+    )?;
+    check_eq(
+        stats_of(posts, post.id, Some(ann.id)).await?.viewer,
+        Some(ViewerState::default()),
+        "stats for the author",
+    )?;
+    check_eq(
+        stats_of(posts, post.id, None).await?.viewer,
+        None,
+        "stats without a reader",
+    )?;
+    check_eq(
+        posts.stats(&[], Some(ann.id)).await?,
+        vec![],
+        "stats of none",
+    )?;
+
+    // Likers: newest first, with a keyset cursor.
+    let likers = posts.likers(post.id, None, 10).await?;
+    check_eq(
+        likers.iter().map(|r| (r.user, r.since)).collect::<Vec<_>>(),
+        vec![(cat.id, t1), (bob.id, t0)],
+        "likers, newest first (the repeated like kept its time)",
+    )?;
+    let after = RelationCursor {
+        since: t1,
+        user: cat.id,
+    };
+    check_eq(
+        posts
+            .likers(post.id, Some(after), 10)
+            .await?
+            .iter()
+            .map(|r| r.user)
+            .collect::<Vec<_>>(),
+        vec![bob.id],
+        "likers after the first",
+    )?;
+
+    // Unlikes.
+    check_eq(
+        posts.unlike(post.id, bob.id).await?,
+        Reaction::Changed,
+        "an unlike",
+    )?;
+    check_eq(
+        posts.unlike(post.id, bob.id).await?,
+        Reaction::Unchanged,
+        "a second unlike",
+    )?;
+    check_eq(
+        posts.unlike(unknown, bob.id).await?,
+        Reaction::NoSuchPost,
+        "an unlike of an unknown post",
+    )?;
+    check_eq(
+        stats_of(posts, post.id, Some(bob.id)).await?.stats,
+        counts(0, 1),
+        "counts after an unlike",
+    )?;
+
+    // A deleted post takes its likes with it.
+    ensure!(
+        posts
+            .delete_post(post.id, &deletion(post.id, ann.id))
+            .await?
+    );
+    check_eq(
+        posts.likers(post.id, None, 10).await?,
+        vec![],
+        "likers of a deleted post",
+    )?;
+    Ok(())
+}
+
+pub async fn home_feed_rule_for_replies(
+    users: &dyn UserStore,
+    posts: &dyn PostStore,
+) -> anyhow::Result<()> {
+    let reader = fresh_user(users, "Wes").await?;
+    let friend = fresh_user(users, "Xia").await?;
+    let stranger = fresh_user(users, "Yul").await?;
+    let create = |author: UserId, parent: Option<(PostId, UserId)>| async move {
+        let (new, event) = match parent {
+            Some((post, author_of)) => reply_draft(author, post, author_of)?,
+            None => post_draft(author, "a post")?,
+        };
+        posts.create_post(&new, &event).await?;
+        Ok::<_, anyhow::Error>(new.id)
+    };
+    let friend_post = create(friend.id, None).await?;
+    let stranger_post = create(stranger.id, None).await?;
+    let reader_post = create(reader.id, None).await?;
+    // The friend answers someone the reader follows (themself), a stranger, and the reader.
+    let to_friend = create(friend.id, Some((friend_post, friend.id))).await?;
+    let to_stranger = create(friend.id, Some((stranger_post, stranger.id))).await?;
+    let to_reader = create(friend.id, Some((reader_post, reader.id))).await?;
+    // The reader answers a stranger: their own posts always show.
+    let own_reply = create(reader.id, Some((stranger_post, stranger.id))).await?;
+    let audience = [reader.id, friend.id];
+    check_eq(
+        posts
+            .home_post_ids(reader.id, &audience, &audience, None, 100)
+            .await?,
+        vec![own_reply, to_reader, to_friend, reader_post, friend_post],
+        "home_post_ids: replies to strangers left out",
+    )?;
+    check_eq(
+        posts
+            .home_post_ids(reader.id, &audience, &audience, Some(to_reader), 2)
+            .await?,
+        vec![to_friend, reader_post],
+        "home_post_ids: before and limit",
+    )?;
+    // Hybrid fan-out merges one author at a time, with the reader's whole audience.
+    check_eq(
+        posts
+            .home_post_ids(reader.id, &[friend.id], &audience, None, 100)
+            .await?,
+        vec![to_reader, to_friend, friend_post],
+        "home_post_ids of one author",
+    )?;
+    check_eq(
+        posts.post_ids_by_authors(&[friend.id], None, 100).await?,
+        vec![to_reader, to_stranger, to_friend, friend_post],
+        "post_ids_by_authors keeps every reply (user feeds)",
+    )?;
+    Ok(())
+}
+
+pub async fn summaries_by_username(users: &dyn UserStore) -> anyhow::Result<()> {
+    let ann = fresh_user(users, "Zed").await?;
+    let bob = fresh_user(users, "Abe").await?;
+    let mut found = users
+        .summaries_by_username(&[
+            ann.username.to_uppercase(),
+            bob.username.to_lowercase(),
+            "nobody_here_at_all".to_owned(),
+        ])
+        .await?;
+    found.sort_by_key(|u| u.id);
+    let mut want = vec![
+        rookery::domain::UserSummary::from(&ann),
+        rookery::domain::UserSummary::from(&bob),
+    ];
+    want.sort_by_key(|u| u.id);
+    check_eq(
+        found,
+        want,
+        "summaries_by_username, any case, unknown left out",
+    )?;
+    check_eq(
+        users.summaries_by_username(&[]).await?,
+        vec![],
+        "summaries_by_username of none",
+    )?;
+    Ok(())
+}
