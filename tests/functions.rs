@@ -24,7 +24,7 @@ use tokio::process::{Child, Command};
 const SECRET: &str = "an-end-to-end-secret-of-32-bytes-or-more";
 
 /// Every function binary, with the `cargo test`-built executable of each.
-const FUNCTIONS: [(&str, &str); 12] = [
+const FUNCTIONS: [(&str, &str); 14] = [
     ("register", env!("CARGO_BIN_EXE_register")),
     ("login", env!("CARGO_BIN_EXE_login")),
     ("authorizer", env!("CARGO_BIN_EXE_authorizer")),
@@ -33,6 +33,8 @@ const FUNCTIONS: [(&str, &str); 12] = [
     ("post", env!("CARGO_BIN_EXE_post")),
     ("feed-read", env!("CARGO_BIN_EXE_feed-read")),
     ("interact", env!("CARGO_BIN_EXE_interact")),
+    ("notifications", env!("CARGO_BIN_EXE_notifications")),
+    ("notify", env!("CARGO_BIN_EXE_notify")),
     ("network", env!("CARGO_BIN_EXE_network")),
     ("email", env!("CARGO_BIN_EXE_email")),
     ("fanout", env!("CARGO_BIN_EXE_fanout")),

@@ -16,7 +16,9 @@ use crate::config::Config;
 use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
 use crate::ports::{Consumer, EventPublisher, Outbox};
-use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, Relay};
+use crate::services::{
+    Context, EmailConsumer, FanoutConsumer, NetworkConsumer, NotifyConsumer, Relay,
+};
 use crate::wiring::{Broker, RELAY_BATCH, Wiring, probe};
 
 /// How often the relay looks for events it was not woken for (retries, other processes).
@@ -57,6 +59,7 @@ impl Embedded {
             graph: Some(graph.clone()),
             feeds: Some(feeds.clone()),
             outbox: Some(sql.outbox.clone()),
+            notifications: Some(sql.notifications.clone()),
             passwords: Some(wiring.passwords()),
             tokens: Some(wiring.local_tokens().await?),
             ..wiring.context()
@@ -77,6 +80,11 @@ impl Embedded {
             wiring.idempotent(network).await?,
             wiring.idempotent(fanout(Queue::FeedPosts)).await?,
             wiring.idempotent(fanout(Queue::FeedFollows)).await?,
+            wiring
+                .idempotent(NotifyConsumer {
+                    notifications: sql.notifications.clone(),
+                })
+                .await?,
         ];
         let dispatcher = Arc::new(InProcessBus::new(consumers.clone()));
         let broker = wiring.broker();

@@ -31,7 +31,8 @@ use crate::adapters::sqlite::Sqlite;
 use crate::config::{Config, GraphBackend};
 use crate::http::Probe;
 use crate::ports::{
-    Consumer, FeedCache, Mailer, Outbox, PostStore, ProcessedEvents, SocialGraph, UserStore,
+    Consumer, FeedCache, Mailer, NotificationStore, Outbox, PostStore, ProcessedEvents,
+    SocialGraph, UserStore,
 };
 use crate::services::{Context, Idempotent, PasswordHasher, Relay, TokenService};
 
@@ -61,15 +62,19 @@ pub struct SqlStores {
     pub posts: Arc<dyn PostStore>,
     pub outbox: Arc<dyn Outbox>,
     pub processed: Arc<dyn ProcessedEvents>,
+    pub notifications: Arc<dyn NotificationStore>,
 }
 
-impl<S: UserStore + PostStore + Outbox + ProcessedEvents> From<Arc<S>> for SqlStores {
+impl<S: UserStore + PostStore + Outbox + ProcessedEvents + NotificationStore> From<Arc<S>>
+    for SqlStores
+{
     fn from(store: Arc<S>) -> Self {
         Self {
             users: store.clone(),
             posts: store.clone(),
             outbox: store.clone(),
-            processed: store,
+            processed: store.clone(),
+            notifications: store,
         }
     }
 }

@@ -17,7 +17,7 @@
 #   4. the relay on an EventBridge schedule, every minute.
 # Not emulated here: the authorizer is deployed but wired to nothing (HTTP API Lambda
 # authorizers are Pro; the handlers check tokens themselves), and the Amazon MQ event sources of
-# network, email and fanout are Pro: the project's bridge (rookery-bridge) feeds them from
+# network, email, notify and fanout are Pro: the project's bridge (rookery-bridge) feeds them from
 # RabbitMQ through http://localhost:4566/2015-03-31/functions/<name>/invocations.
 #
 # Run it again after a rebuild of the zips; it updates what exists:
@@ -55,8 +55,10 @@ follow      http        256  10
 post        http        256  10
 feed-read   http        256  10
 interact    http        256  10
+notifications http      256  10
 network     queue       256  60
 email       queue       256  60
+notify      queue       256  60
 fanout      queue       256  60
 relay       schedule    256  60
 FUNCTIONS
@@ -91,6 +93,9 @@ GET     /posts/{id}/likes            interact
 GET     /posts/{id}/replies          interact
 GET     /posts/{id}/context          interact
 GET     /tags/{tag}/posts            interact
+GET     /notifications               notifications
+GET     /notifications/unread_count  notifications
+POST    /notifications/read          notifications
 ROUTES
 }
 
@@ -129,6 +134,8 @@ elif command == "environment":
         "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
         "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
         "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
+        "notifications": ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"],
+        "notify": ["DATABASE_URL"],
         "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
         "email": ["DATABASE_URL", "SMTP_URL"],
         "fanout": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
@@ -292,7 +299,7 @@ rookery deploy: done.
                        http://$api_id.execute-api.localhost.localstack.cloud:4566/$stage/health
   function URLs (each serves its own routes, with the HTTP API's payload 2.0):$function_urls
   invoke any function: POST http://localhost:4566/2015-03-31/functions/<name>/invocations
-  queue consumers:     network, email, fanout: fed by the bridge, run with
+  queue consumers:     network, email, notify, fanout: fed by the bridge, run with
                        BRIDGE_INVOKE_URL=http://localhost:4566
   secrets:             ${secrets_prefix}<NAME>, $broker_secret_arn
   mail:                http://localhost:1080

@@ -107,14 +107,16 @@ pub enum Queue {
     NetworkUsers,
     FeedPosts,
     FeedFollows,
+    NotifyEvents,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 4] = [
+    pub const ALL: [Queue; 5] = [
         Queue::EmailWelcome,
         Queue::NetworkUsers,
         Queue::FeedPosts,
         Queue::FeedFollows,
+        Queue::NotifyEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -123,6 +125,7 @@ impl Queue {
             Queue::NetworkUsers => "network.users",
             Queue::FeedPosts => "feed.posts",
             Queue::FeedFollows => "feed.follows",
+            Queue::NotifyEvents => "notify.events",
         }
     }
 
@@ -136,6 +139,8 @@ impl Queue {
             Queue::EmailWelcome | Queue::NetworkUsers => &["user.registered"],
             Queue::FeedPosts => &["post.created", "post.deleted"],
             Queue::FeedFollows => &["user.followed", "user.unfollowed"],
+            // Replies and mentions come with post.created.
+            Queue::NotifyEvents => &["post.created", "post.liked", "user.followed"],
         }
     }
 
@@ -175,6 +180,14 @@ mod tests {
         assert_eq!(
             Queue::for_kind("user.unfollowed").collect::<Vec<_>>(),
             vec![Queue::FeedFollows]
+        );
+        assert_eq!(
+            Queue::for_kind("user.followed").collect::<Vec<_>>(),
+            vec![Queue::FeedFollows, Queue::NotifyEvents]
+        );
+        assert_eq!(
+            Queue::for_kind("post.liked").collect::<Vec<_>>(),
+            vec![Queue::NotifyEvents]
         );
         assert_eq!(Queue::for_kind("nope").count(), 0);
     }

@@ -19,6 +19,18 @@ macro_rules! uuid_id {
                 Self(Uuid::now_v7())
             }
 
+            /// A time-ordered id for the instant `millis` (milliseconds since the Unix epoch),
+            /// so that things made later from earlier facts still sort by those facts' time.
+            pub fn at_millis(millis: i64) -> Self {
+                let millis = u64::try_from(millis).unwrap_or(0);
+                let ts = uuid::Timestamp::from_unix(
+                    uuid::NoContext,
+                    millis / 1000,
+                    u32::try_from(millis % 1000).unwrap_or(0) * 1_000_000,
+                );
+                Self(Uuid::new_v7(ts))
+            }
+
             pub fn from_uuid(uuid: Uuid) -> Self {
                 Self(uuid)
             }
@@ -73,6 +85,10 @@ uuid_id!(
 uuid_id!(
     /// An event's id: the idempotency key of every consumer.
     EventId
+);
+uuid_id!(
+    /// A notification's id; its order is the notification list's order.
+    NotificationId
 );
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod event;
 mod ids;
 pub mod markup;
+mod notification;
 mod page;
 mod post;
 mod text;
@@ -11,7 +12,8 @@ mod time;
 mod user;
 
 pub use event::{Event, EventPayload, Queue};
-pub use ids::{EventId, PostId, UserId};
+pub use ids::{EventId, NotificationId, PostId, UserId};
+pub use notification::{NewNotification, Notification, NotificationKind};
 pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
 pub use post::{Mention, NewPost, Post, PostContent, PostStats, PostView, ReplyTo, ViewerState};
 pub use text::{DisplayName, Email, Login, Password, Username};

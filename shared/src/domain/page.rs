@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use super::{PostId, Timestamp, UserId, ValidationError};
+use super::{NotificationId, PostId, Timestamp, UserId, ValidationError};
 
 /// Page size, 1..=100; never clamped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,19 @@ impl Cursor for PostId {
     fn decode(raw: &str) -> Result<Self, CursorError> {
         let text = unwrap_text(raw)?;
         let id = text.strip_prefix("p.").ok_or(CursorError)?;
+        id.parse().map_err(|_| CursorError)
+    }
+}
+
+/// Notification listings are ordered by notification id, newest first.
+impl Cursor for NotificationId {
+    fn encode(&self) -> String {
+        wrap(&format!("n.{self}"))
+    }
+
+    fn decode(raw: &str) -> Result<Self, CursorError> {
+        let text = unwrap_text(raw)?;
+        let id = text.strip_prefix("n.").ok_or(CursorError)?;
         id.parse().map_err(|_| CursorError)
     }
 }

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::extract::RequestBody;
 use crate::domain::{
-    DisplayName, Email, Page, Password, PostContent, PostId, PostView, Profile, User, UserSummary,
-    Username, ValidationError,
+    DisplayName, Email, NotificationId, Page, Password, PostContent, PostId, PostView, Profile,
+    User, UserSummary, Username, ValidationError,
 };
-use crate::services::{Draft, IssuedToken, Registration, Thread};
+use crate::services::{Draft, IssuedToken, NotificationView, Registration, Thread};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -345,4 +345,79 @@ pub struct HealthResponse {
     pub status: &'static str,
     /// Each configured dependency: `ok` or `error: ...`.
     pub checks: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST /notifications/read`: `up_to` and every older notification, or (no body, `{}`) all.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MarkReadRequest {
+    /// A notification id.
+    #[serde(default)]
+    pub up_to: Option<String>,
+}
+
+impl RequestBody for MarkReadRequest {
+    const FIELDS: &'static [&'static str] = &["up_to"];
+}
+
+impl MarkReadRequest {
+    /// # Errors
+    /// `up_to` is not a notification id.
+    pub fn into_domain(self) -> Result<Option<NotificationId>, ValidationError> {
+        self.up_to
+            .as_deref()
+            .map(|raw| {
+                raw.parse::<NotificationId>()
+                    .map_err(|_| ValidationError::new("up_to", "must be a notification id"))
+            })
+            .transpose()
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationResponse {
+    pub id: String,
+    /// `follow`, `like`, `repost`, `reply` or `mention`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub actor: UserSummaryResponse,
+    /// The post liked, reposted, replied with or mentioning; null for a follow.
+    pub post: Option<PostResponse>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl From<NotificationView> for NotificationResponse {
+    fn from(view: NotificationView) -> Self {
+        let NotificationView { notification, post } = view;
+        Self {
+            id: notification.id.to_string(),
+            kind: notification.kind.as_str(),
+            actor: notification.actor.into(),
+            post: post.map(Into::into),
+            created_at: notification.created_at.rfc3339(),
+            read: notification.read,
+        }
+    }
+}
+
+/// A page of notifications, newest first; `next_cursor` is null exactly when no item follows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationResponse>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<NotificationView>> for NotificationPage {
+    fn from(page: Page<NotificationView>) -> Self {
+        let page = page.map(NotificationResponse::from);
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadCountResponse {
+    pub count: u64,
 }

@@ -169,24 +169,47 @@ impl<S: Send + Sync, T: RequestBody> FromRequest<S> for JsonBody<T> {
     type Rejection = ServiceError;
 
     async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes = to_bytes(request.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| {
-                ServiceError::BadRequest(
-                    ErrorCode::MalformedJson,
-                    "the body could not be read".into(),
-                )
-            })?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
-            ServiceError::BadRequest(ErrorCode::MalformedJson, format!("malformed JSON: {err}"))
-        })?;
-        if !value.is_object() {
-            return Err(ValidationError::new("body", "must be a JSON object").into());
-        }
-        serde_path_to_error::deserialize(value)
-            .map(JsonBody)
-            .map_err(|err| field_error::<T>(&err).into())
+        let bytes = read_body(request).await?;
+        parse_body(&bytes).map(JsonBody)
     }
+}
+
+/// A request body that may be left out: no body (or only whitespace) is `None`, anything else
+/// is read as [`JsonBody`] reads it.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: RequestBody> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ServiceError;
+
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(request).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        parse_body(&bytes).map(|body| OptionalJsonBody(Some(body)))
+    }
+}
+
+async fn read_body(request: Request) -> Result<axum::body::Bytes, ServiceError> {
+    to_bytes(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| {
+            ServiceError::BadRequest(
+                ErrorCode::MalformedJson,
+                "the body could not be read".into(),
+            )
+        })
+}
+
+fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ServiceError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(|err| {
+        ServiceError::BadRequest(ErrorCode::MalformedJson, format!("malformed JSON: {err}"))
+    })?;
+    if !value.is_object() {
+        return Err(ValidationError::new("body", "must be a JSON object").into());
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| field_error::<T>(&err).into())
 }
 
 /// The 422 of a field that did not deserialize. serde names a missing field only in its

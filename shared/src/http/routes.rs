@@ -8,7 +8,7 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::handlers::{auth, feed, follow, interact, meta, posts, users};
+use super::handlers::{auth, feed, follow, interact, meta, notifications, posts, users};
 
 /// The HTTP functions of DESIGN section 3: each serves the routes the table gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,10 +20,11 @@ pub enum Function {
     Post,
     FeedRead,
     Interact,
+    Notifications,
 }
 
 impl Function {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Register,
         Self::Login,
         Self::Profile,
@@ -31,6 +32,7 @@ impl Function {
         Self::Post,
         Self::FeedRead,
         Self::Interact,
+        Self::Notifications,
     ];
 
     /// The binary's name, as in `functions/<name>/`, template.yaml and `cargo lambda watch`.
@@ -43,6 +45,7 @@ impl Function {
             Self::Post => "post",
             Self::FeedRead => "feed-read",
             Self::Interact => "interact",
+            Self::Notifications => "notifications",
         }
     }
 }
@@ -129,11 +132,11 @@ const fn route(
 }
 
 use Access::{Public, Token};
-use Function::{FeedRead, Follow, Interact, Login, Post, Profile, Register};
+use Function::{FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register};
 use Method::{Delete, Get, Put};
 
 /// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 21] = [
+pub static ROUTES: [Route; 24] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     }),
@@ -189,6 +192,23 @@ pub static ROUTES: [Route; 21] = [
     route(Get, "/tags/{tag}/posts", Interact, Public, || {
         routes!(interact::tag_posts)
     }),
+    route(Get, "/notifications", Notifications, Token, || {
+        routes!(notifications::list)
+    }),
+    route(
+        Get,
+        "/notifications/unread_count",
+        Notifications,
+        Token,
+        || routes!(notifications::unread_count),
+    ),
+    route(
+        Method::Post,
+        "/notifications/read",
+        Notifications,
+        Token,
+        || routes!(notifications::mark_read),
+    ),
 ];
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! | post      | users, posts | | post cache            | publishes |      | verifies |
 //! | feed-read | users, posts | follows | feeds, caches   |        |      | verifies |
 //! | interact  | users, posts, outbox | | post cache      | publishes |      | verifies |
+//! | notifications | users, posts, notifications | | post cache |     |      | verifies |
+//! | notify    | notifications, processed |  |                  |        |      |        |
 //! | network   | processed | nodes |                       |        |      |        |
 //! | email     | processed |       |                       |        | sends |       |
 //! | fanout    | posts, processed | followers | feeds, caches |   |      |        |
@@ -23,7 +25,7 @@ use super::HttpWiring;
 /// The secret settings each function reads, by variable: what template.yaml gives it, and
 /// nothing more (`tests/template.rs` checks the template against this; the lambda tests check
 /// each builder's wiring against it). `NEO4J_PASSWORD` brings `NEO4J_URI` and `NEO4J_USER`.
-pub const SECRETS: [(&str, &[&str]); 12] = [
+pub const SECRETS: [(&str, &[&str]); 14] = [
     ("authorizer", &["JWT_SECRET"]),
     ("register", &["DATABASE_URL", "RABBITMQ_URL"]),
     ("login", &["DATABASE_URL", "JWT_SECRET"]),
@@ -50,6 +52,11 @@ pub const SECRETS: [(&str, &[&str]); 12] = [
         "interact",
         &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
     ),
+    (
+        "notifications",
+        &["DATABASE_URL", "REDIS_URL", "JWT_SECRET"],
+    ),
+    ("notify", &["DATABASE_URL"]),
     ("network", &["DATABASE_URL", "NEO4J_PASSWORD"]),
     ("email", &["DATABASE_URL", "SMTP_URL"]),
     ("fanout", &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"]),
@@ -66,7 +73,7 @@ pub fn secrets_of(function: &str) -> &'static [&'static str] {
 use crate::config::Config;
 use crate::domain::Queue;
 use crate::ports::{Consumer, Outbox};
-use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer};
+use crate::services::{Context, EmailConsumer, FanoutConsumer, NetworkConsumer, NotifyConsumer};
 use crate::wiring::Wiring;
 
 /// An HTTP function's wiring from its context, for a function that writes no events.
@@ -209,6 +216,35 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
         ..wiring.context()
     };
     Ok(publishing(wiring, ctx, sql.outbox))
+}
+
+/// The caller's notifications, with their posts through the post cache.
+///
+/// # Errors
+/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+pub async fn notifications(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = Context {
+        users: Some(sql.users),
+        posts: Some(wiring.cached_posts().await?),
+        notifications: Some(sql.notifications),
+        tokens: Some(wiring.tokens()?),
+        ..wiring.context()
+    };
+    Ok(http(wiring, ctx))
+}
+
+/// Queue `notify.events`: notifications of follows, likes, replies and mentions.
+///
+/// # Errors
+/// The store cannot be reached.
+pub async fn notify(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
+    let mut wiring = Wiring::new(&config).await?;
+    let notifications = wiring.sql().await?.notifications;
+    Ok(vec![
+        wiring.idempotent(NotifyConsumer { notifications }).await?,
+    ])
 }
 
 /// Queue `network.users`: the user's node in the graph.

@@ -8,10 +8,12 @@ mod bus;
 mod feed_cache;
 mod graph;
 mod mailer;
+mod notifications;
 mod store;
 
 pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
 pub use mailer::{Mail, Mailer};
+pub use notifications::NotificationStore;
 pub use store::{CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore};

@@ -81,8 +81,8 @@ pub trait PostStore: Send + Sync + 'static {
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>>;
 
-    /// Deletes the post (with its likes, mentions and tags, and its count in its parent's
-    /// replies; its own replies stay) and stores its `post.deleted` event in one transaction.
+    /// Deletes the post (with its likes, mentions, tags and notifications, and its count in
+    /// its parent's replies; its own replies stay) and stores its `post.deleted` event in one transaction.
     /// Returns false when there was no such post.
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool>;
 

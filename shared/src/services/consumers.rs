@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Event, EventPayload, PostId, Queue, UserId};
+use crate::domain::{
+    Event, EventPayload, NewNotification, NotificationKind, PostId, Queue, UserId,
+};
 use crate::ports::{
-    ConsumeError, Consumer, FeedCache, FeedKey, Mail, Mailer, PostStore, ProcessedEvents,
-    SocialGraph,
+    ConsumeError, Consumer, FeedCache, FeedKey, Mail, Mailer, NotificationStore, PostStore,
+    ProcessedEvents, SocialGraph,
 };
 
 use super::FeedSettings;
@@ -273,6 +275,70 @@ impl Consumer for FanoutConsumer {
     }
 }
 
+/// `notify.events`: a notification for each follow, like, reply and mention, never for one's
+/// own action, at most one per (kind, actor, post) however often the action is repeated (the
+/// store keeps that, so a redelivered event adds nothing), none for a post already deleted.
+pub struct NotifyConsumer {
+    pub notifications: Arc<dyn NotificationStore>,
+}
+
+impl NotifyConsumer {
+    /// The notifications an event calls for.
+    pub fn notifications_for(event: &Event) -> Vec<NewNotification> {
+        use NotificationKind::{Follow, Like, Mention, Reply};
+        let at = event.occurred_at;
+        match &event.payload {
+            EventPayload::UserFollowed {
+                follower_id,
+                followee_id,
+            } => NewNotification::of(Follow, *followee_id, *follower_id, None, at)
+                .into_iter()
+                .collect(),
+            EventPayload::PostLiked {
+                post_id,
+                author_id,
+                user_id,
+            } => NewNotification::of(Like, *author_id, *user_id, Some(*post_id), at)
+                .into_iter()
+                .collect(),
+            EventPayload::PostCreated {
+                post_id,
+                author_id,
+                reply_to_author,
+                mentions,
+                ..
+            } => reply_to_author
+                .iter()
+                .map(|parent_author| (Reply, *parent_author))
+                .chain(mentions.iter().map(|user| (Mention, *user)))
+                .filter_map(|(kind, recipient)| {
+                    NewNotification::of(kind, recipient, *author_id, Some(*post_id), at)
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl Consumer for NotifyConsumer {
+    fn queue(&self) -> Queue {
+        Queue::NotifyEvents
+    }
+
+    async fn handle(&self, event: &Event) -> Result<(), ConsumeError> {
+        if !self.queue().routing_keys().contains(&event.kind()) {
+            return Err(wrong_queue(self.queue(), event));
+        }
+        for notification in Self::notifications_for(event) {
+            if self.notifications.add(&notification).await? {
+                tracing::debug!(event_id = %event.id, kind = notification.kind.as_str(), "notified");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Skips events this consumer already finished. The mark is written after the work, so a crash
 /// in between means the work runs again on redelivery (at least once), never not at all.
 pub struct Idempotent<C> {
@@ -301,6 +367,56 @@ impl<C: Consumer> Consumer for Idempotent<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_go_to_the_other_party_only() {
+        let (ann, bob, cat) = (UserId::new(), UserId::new(), UserId::new());
+        let post_id = PostId::new();
+        let kinds = |event: EventPayload| -> Vec<(NotificationKind, UserId, UserId)> {
+            NotifyConsumer::notifications_for(&Event::new(event))
+                .into_iter()
+                .map(|n| (n.kind, n.recipient, n.actor))
+                .collect()
+        };
+        // Bob replies to ann, mentioning ann, cat and himself.
+        let reply = EventPayload::PostCreated {
+            post_id,
+            author_id: bob,
+            in_reply_to: Some(PostId::new()),
+            reply_to_author: Some(ann),
+            mentions: vec![ann, cat, bob],
+        };
+        assert_eq!(
+            kinds(reply),
+            [
+                (NotificationKind::Reply, ann, bob),
+                (NotificationKind::Mention, ann, bob),
+                (NotificationKind::Mention, cat, bob),
+            ]
+        );
+        // A reply to oneself, a like of one's own post: nothing.
+        let own = EventPayload::PostCreated {
+            post_id,
+            author_id: ann,
+            in_reply_to: Some(PostId::new()),
+            reply_to_author: Some(ann),
+            mentions: Vec::new(),
+        };
+        assert!(kinds(own).is_empty());
+        let liked = |user_id| EventPayload::PostLiked {
+            post_id,
+            author_id: ann,
+            user_id,
+        };
+        assert!(kinds(liked(ann)).is_empty());
+        assert_eq!(kinds(liked(cat)), [(NotificationKind::Like, ann, cat)]);
+        let follow = EventPayload::UserFollowed {
+            follower_id: cat,
+            followee_id: bob,
+        };
+        assert_eq!(kinds(follow), [(NotificationKind::Follow, bob, cat)]);
+        assert!(kinds(EventPayload::post_created(post_id, ann)).is_empty());
+    }
 
     #[test]
     fn welcome_mail_escapes_html_and_keys_message_id_on_event() {

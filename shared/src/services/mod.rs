@@ -9,6 +9,7 @@ mod error;
 mod feed;
 mod follow;
 pub mod interact;
+mod notifications;
 mod posts;
 mod profile;
 mod relay;
@@ -19,17 +20,20 @@ use tokio::sync::Notify;
 
 pub use accounts::{Registration, login, refuse_login, register};
 pub use auth::{IssuedToken, PasswordHasher, TokenService};
-pub use consumers::{EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, welcome_mail};
+pub use consumers::{
+    EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, NotifyConsumer, welcome_mail,
+};
 pub use error::{ErrorCode, ServiceError, ServiceResult};
 pub use feed::{home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
 pub use interact::{Thread, context, like, likers, replies, tag_posts, unlike};
+pub use notifications::{NotificationView, mark_read, notifications, unread_count};
 pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
 pub use profile::{profile_by_id, profile_by_username};
 pub use relay::Relay;
 
 use crate::domain::UserId;
-use crate::ports::{FeedCache, Outbox, PostStore, SocialGraph, UserStore};
+use crate::ports::{FeedCache, NotificationStore, Outbox, PostStore, SocialGraph, UserStore};
 
 /// Feed sizing: how many entries a cached feed keeps, and from how many followers an author's
 /// posts are merged in at read time instead of being pushed to every follower.
@@ -59,6 +63,7 @@ pub struct Context {
     pub graph: Option<Arc<dyn SocialGraph>>,
     pub feeds: Option<Arc<dyn FeedCache>>,
     pub outbox: Option<Arc<dyn Outbox>>,
+    pub notifications: Option<Arc<dyn NotificationStore>>,
     pub passwords: Option<Arc<PasswordHasher>>,
     pub tokens: Option<Arc<TokenService>>,
     pub feed: FeedSettings,
@@ -92,6 +97,12 @@ impl Context {
 
     pub fn outbox(&self) -> anyhow::Result<&Arc<dyn Outbox>> {
         self.outbox.as_ref().ok_or_else(|| unwired("outbox"))
+    }
+
+    pub fn notifications(&self) -> anyhow::Result<&Arc<dyn NotificationStore>> {
+        self.notifications
+            .as_ref()
+            .ok_or_else(|| unwired("notification store"))
     }
 
     pub fn passwords(&self) -> anyhow::Result<&Arc<PasswordHasher>> {

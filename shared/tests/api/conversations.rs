@@ -252,3 +252,167 @@ async fn bad_conversation_input_changes_nothing() -> anyhow::Result<()> {
     assert_eq!(view(&app, &post, None).await?["like_count"], 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn notifications_embedded() -> anyhow::Result<()> {
+    notifications_for_each_action(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn notifications_on_real_services() -> anyhow::Result<()> {
+    notifications_for_each_action(Backend::RealServices).await
+}
+
+/// `(type, actor, post id)` of each of the user's notifications, newest first.
+async fn notifications_of(
+    app: &TestApp,
+    token: &str,
+) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+    let items = app.all_pages("/notifications", Some(token), 2).await?;
+    Ok(items
+        .iter()
+        .map(|n| {
+            (
+                n["type"].as_str().unwrap_or_default().to_owned(),
+                n["actor"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                n["post"]["id"].as_str().map(str::to_owned),
+            )
+        })
+        .collect())
+}
+
+async fn unread(app: &TestApp, token: &str) -> anyhow::Result<u64> {
+    let answer = app.get("/notifications/unread_count", Some(token)).await?;
+    answer.ok(200)?["count"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no count"))
+}
+
+async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(backend, &[]).await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let cat = app.user("cat").await?;
+    let n = |kind: &str, actor: &str, post: Option<&String>| {
+        (kind.to_owned(), actor.to_owned(), post.cloned())
+    };
+
+    app.follow(&bob, "ann").await?.ok(204)?;
+    let root = app.post(&ann, "hello @ann, says ann").await?; // mentions herself: nothing
+    let answer = reply(&app, &bob, &root, "hi @ann and @cat").await?;
+    reply(&app, &ann, &root, "talking to myself").await?; // her own reply: nothing
+    for _ in 0..2 {
+        for (who, path) in [
+            (&cat, format!("/posts/{root}/like")),
+            (&ann, format!("/posts/{root}/like")),
+        ] {
+            app.send(Method::PUT, &path, Some(who), None)
+                .await?
+                .ok(204)?;
+        }
+    }
+    // Unliked and liked again: still one like notification.
+    app.send(
+        Method::DELETE,
+        &format!("/posts/{root}/like"),
+        Some(&cat),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    app.send(
+        Method::PUT,
+        &format!("/posts/{root}/like"),
+        Some(&cat),
+        None,
+    )
+    .await?
+    .ok(204)?;
+
+    // Newest action first; the reply and the mention come from one post, in either order.
+    let mut want = vec![
+        n("like", "cat", Some(&root)),
+        n("mention", "bob", Some(&answer)),
+        n("reply", "bob", Some(&answer)),
+        n("follow", "bob", None),
+    ];
+    want[1..3].sort();
+    eventually("ann's notifications", || async {
+        let mut got = notifications_of(&app, &ann).await?;
+        if got.len() == 4 {
+            got[1..3].sort();
+        }
+        Ok(got == want)
+    })
+    .await?;
+    eventually("cat's mention", || async {
+        Ok(notifications_of(&app, &cat).await? == vec![n("mention", "bob", Some(&answer))])
+    })
+    .await?;
+    assert!(
+        notifications_of(&app, &bob).await?.is_empty(),
+        "bob did everything himself"
+    );
+
+    // The post of a notification is a post view, with the reader's state.
+    let first = app.get("/notifications?limit=1", Some(&ann)).await?;
+    let first = first.ok(200)?["items"][0].clone();
+    assert_eq!(
+        (
+            first["post"]["like_count"].as_u64(),
+            first["post"]["liked_by_me"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
+    assert_eq!(first["read"], false);
+
+    // Unread count, marking up to one, then all.
+    assert_eq!(unread(&app, &ann).await?, 4);
+    let items = app.all_pages("/notifications", Some(&ann), 10).await?;
+    let mention_id = items[1]["id"].as_str().unwrap_or_default().to_owned();
+    app.send(
+        Method::POST,
+        "/notifications/read",
+        Some(&ann),
+        Some(json!({"up_to": mention_id})),
+    )
+    .await?
+    .ok(204)?;
+    assert_eq!(
+        unread(&app, &ann).await?,
+        1,
+        "the mention and everything older are read"
+    );
+    app.send(
+        Method::POST,
+        "/notifications/read",
+        Some(&ann),
+        Some(json!({"up_to": "nope"})),
+    )
+    .await?
+    .problem(422)?;
+    app.send(Method::POST, "/notifications/read", Some(&ann), None)
+        .await?
+        .ok(204)?;
+    assert_eq!(unread(&app, &ann).await?, 0);
+
+    // A deleted post takes its notifications with it.
+    app.send(
+        Method::DELETE,
+        &format!("/posts/{answer}"),
+        Some(&bob),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    assert_eq!(
+        notifications_of(&app, &ann).await?,
+        vec![n("like", "cat", Some(&root)), n("follow", "bob", None)]
+    );
+    assert!(notifications_of(&app, &cat).await?.is_empty());
+    app.get("/notifications", None).await?.problem(401)?;
+    Ok(())
+}

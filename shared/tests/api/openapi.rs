@@ -9,7 +9,7 @@ use serde_json::Value;
 use rookery_test_support::TestApp;
 
 /// DESIGN section 4 (with 4.2), by hand: the document must match this list exactly.
-const CONTRACT: [(&str, &str); 21] = [
+const CONTRACT: [(&str, &str); 24] = [
     ("post", "/auth/register"),
     ("post", "/auth/login"),
     ("get", "/me"),
@@ -31,6 +31,9 @@ const CONTRACT: [(&str, &str); 21] = [
     ("get", "/posts/{id}/replies"),
     ("get", "/posts/{id}/context"),
     ("get", "/tags/{tag}/posts"),
+    ("get", "/notifications"),
+    ("get", "/notifications/unread_count"),
+    ("post", "/notifications/read"),
 ];
 
 #[tokio::test]

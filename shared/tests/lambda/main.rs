@@ -16,7 +16,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
-use rookery::http::routes::Function::{FeedRead, Follow, Interact, Login, Post, Profile, Register};
+use rookery::http::routes::Function::{
+    FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register,
+};
 use rookery::http::routes::{Function as HttpFunction, ROUTES};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
@@ -63,10 +65,12 @@ async fn function() -> anyhow::Result<Functions> {
         (Post, wire::post(config.clone()).await?),
         (FeedRead, wire::feed_read(config.clone()).await?),
         (Interact, wire::interact(config.clone()).await?),
+        (Notifications, wire::notifications(config.clone()).await?),
     ]);
     let mut consumers = wire::email(config.clone()).await?;
     consumers.extend(wire::network(config.clone()).await?);
     consumers.extend(wire::fanout(config.clone()).await?);
+    consumers.extend(wire::notify(config.clone()).await?);
     let outbox = http[&Register].ctx.outbox()?.clone();
     let relay = Relay {
         outbox,
@@ -223,6 +227,13 @@ async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
         f.call_on(Interact, "http/like.json", "", root).await?.0 == 401,
         "a like without a token"
     );
+    let (status, unread) = f
+        .call(Notifications, "http/unread-count.json", &token)
+        .await?;
+    ensure!(
+        status == 200 && unread["count"] == 0,
+        "ann's own like and reply notify nobody: {unread}"
+    );
     Ok(())
 }
 
@@ -352,9 +363,23 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         probes(&interact)
     );
     ensure!(interact.relay.is_some() && interact.ctx.graph.is_none());
+    let notifications = wire::notifications(config.clone()).await?;
+    ensure!(
+        probes(&notifications) == ["database", "redis"],
+        "notifications: {:?}",
+        probes(&notifications)
+    );
+    ensure!(notifications.relay.is_none() && notifications.ctx.notifications.is_some());
     // Every probe of every function answers: what a function wires, it can reach.
     for wiring in [
-        &register, &login, &profile, &follow, &post, &feed, &interact,
+        &register,
+        &login,
+        &profile,
+        &follow,
+        &post,
+        &feed,
+        &interact,
+        &notifications,
     ] {
         for probe in &wiring.probes {
             (probe.check)().await.with_context(|| probe.name)?;
@@ -370,6 +395,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         ("post", &post),
         ("feed-read", &feed),
         ("interact", &interact),
+        ("notifications", &notifications),
     ];
     for (name, wiring) in functions {
         let secrets = wire::secrets_of(name);

@@ -36,6 +36,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "conversations",
         sql: include_str!("../../../migrations/mssql/0002_conversations.sql"),
     },
+    Migration {
+        version: 3,
+        name: "notifications",
+        sql: include_str!("../../../migrations/mssql/0003_notifications.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

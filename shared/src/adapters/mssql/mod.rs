@@ -1,6 +1,7 @@
-//! The production source of truth on SQL Server (through tiberius): users, posts, the outbox
-//! and the processed-event record. [`Mssql`] implements [`UserStore`](crate::ports::UserStore),
-//! [`PostStore`](crate::ports::PostStore), [`Outbox`](crate::ports::Outbox) and
+//! The production source of truth on SQL Server (through tiberius): users, posts, likes,
+//! notifications, the outbox and the processed-event record. [`Mssql`] implements
+//! [`UserStore`](crate::ports::UserStore), [`PostStore`](crate::ports::PostStore),
+//! [`NotificationStore`](crate::ports::NotificationStore), [`Outbox`](crate::ports::Outbox) and
 //! [`ProcessedEvents`](crate::ports::ProcessedEvents), with the SQLite adapter's semantics;
 //! follows live in the graph (Neo4j), not here.
 //!
@@ -47,6 +48,7 @@
 
 mod database_url;
 mod migrate;
+mod notifications;
 mod outbox;
 mod posts;
 mod sql;

@@ -112,9 +112,10 @@ FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id = @P1";
 
 /// `@P1`..`@P4` outbox row (written only when a post was deleted), `@P5` the post id. Deletes
-/// the post's likes, mentions and tags with it and takes it off its parent's replies (a parent
-/// already gone updates nothing); its own replies stay. Answers one row: how many posts were
-/// deleted (0 or 1).
+/// the post's likes, mentions, tags and notifications with it and takes it off its parent's
+/// replies (a parent already gone updates nothing); its own replies stay. Answers one row: how
+/// many posts were deleted (0 or 1). The post's row stays locked until the commit, so an
+/// [`ADD_NOTIFICATION`] for it waits and then finds it gone.
 pub const DELETE_POST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
@@ -130,6 +131,7 @@ BEGIN
     DELETE FROM likes WHERE post_id = @P5;
     DELETE FROM post_mentions WHERE post_id = @P5;
     DELETE FROM post_tags WHERE post_id = @P5;
+    DELETE FROM notifications WHERE post_id = @P5;
     INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
 END;
 COMMIT TRANSACTION;
@@ -267,6 +269,62 @@ SELECT TOP (@P4) user_id, liked_at FROM likes
 WHERE post_id = @P1 AND (liked_at < @P2 OR (liked_at = @P2 AND user_id < @P3))
 ORDER BY liked_at DESC, user_id DESC";
 
+// ---- notifications (see notifications.rs) -------------------------------------------------
+
+/// The error number of a duplicate key in a unique index: [`ADD_NOTIFICATION`] losing a race
+/// to `ux_notifications_once` (a primary key, the id, would be 2627).
+pub const DUPLICATE_IN_UNIQUE_INDEX_ERROR: u32 = 2601;
+
+/// `@P1` id, `@P2` recipient, `@P3` kind, `@P4` actor, `@P5` the post, or for none the nil
+/// id's 16 zero bytes (`NO_POST` in notifications.rs, never a post's id: see
+/// 0003_notifications.sql), `@P6` created at. Answers one row: `added` (1 when stored, else 0).
+///
+/// One `INSERT`: the post's existence is checked where the row is written. The post's row is
+/// read under a shared lock held to the end of the statement (`REPEATABLEREAD`, a locking read
+/// even under read-committed snapshot), so a [`DELETE_POST`] in flight either waits for this
+/// insert and then deletes the new row with the post's other notifications, or has deleted the
+/// post first and this finds it gone. The duplicate probe takes a key-range update lock
+/// (`UPDLOCK, HOLDLOCK`) on `ux_notifications_once`, so two concurrent adds of one notification
+/// take turns and the second finds the first; the unique index is the last guard (error
+/// [`DUPLICATE_IN_UNIQUE_INDEX_ERROR`], read as "not stored"). `kind` is cast to the column's
+/// type so that the probe seeks (an `NVARCHAR` parameter would convert the column instead).
+pub const ADD_NOTIFICATION: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+INSERT INTO notifications (id, recipient, kind, actor_id, post_id, created_at)
+SELECT @P1, @P2, CAST(@P3 AS VARCHAR(20)), @P4, @P5, @P6
+WHERE (@P5 = 0x00000000000000000000000000000000
+       OR EXISTS (SELECT 1 FROM posts WITH (REPEATABLEREAD) WHERE id = @P5))
+  AND NOT EXISTS (
+      SELECT 1 FROM notifications WITH (UPDLOCK, HOLDLOCK)
+      WHERE recipient = @P2 AND kind = CAST(@P3 AS VARCHAR(20)) AND actor_id = @P4
+        AND post_id = @P5
+  );
+SELECT @@ROWCOUNT AS added;";
+
+/// Keyset page of a recipient's notifications, newest first, with their actors (an inner join:
+/// those whose actor is gone are left out): `@P1` the recipient, `@P2` the id to start strictly
+/// below (`0xFF..FF` for the newest), `@P3` the page size. Served by
+/// `ix_notifications_newest_first`.
+pub const NOTIFICATIONS: &str = "\
+SELECT TOP (@P3) n.id, n.kind, n.actor_id, n.post_id, n.created_at, n.is_read,
+    u.username, u.display_name
+FROM notifications AS n JOIN users AS u ON u.id = n.actor_id
+WHERE n.recipient = @P1 AND n.id < @P2
+ORDER BY n.id DESC";
+
+/// `@P1` the recipient. Counts as [`NOTIFICATIONS`] lists: those whose actor is gone are left
+/// out.
+pub const UNREAD_NOTIFICATIONS: &str = "\
+SELECT COUNT_BIG(*) AS unread
+FROM notifications AS n JOIN users AS u ON u.id = n.actor_id
+WHERE n.recipient = @P1 AND n.is_read = 0";
+
+/// `@P1` the recipient, `@P2` the newest id to mark (`0xFF..FF` for all).
+pub const MARK_NOTIFICATIONS_READ: &str = "\
+UPDATE notifications SET is_read = 1
+WHERE recipient = @P1 AND id <= @P2 AND is_read = 0";
+
 // ---- outbox and processed events -----------------------------------------------------------
 
 /// `@P1`..`@P4` the outbox row.
@@ -381,6 +439,10 @@ pub const ALL: &[(&str, &str)] = &[
     ("LIKE", LIKE),
     ("UNLIKE", UNLIKE),
     ("LIKERS", LIKERS),
+    ("ADD_NOTIFICATION", ADD_NOTIFICATION),
+    ("NOTIFICATIONS", NOTIFICATIONS),
+    ("UNREAD_NOTIFICATIONS", UNREAD_NOTIFICATIONS),
+    ("MARK_NOTIFICATIONS_READ", MARK_NOTIFICATIONS_READ),
     ("ENQUEUE", ENQUEUE),
     ("PENDING", PENDING),
     ("MARK_SENT", MARK_SENT),

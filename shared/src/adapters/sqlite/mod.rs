@@ -2,6 +2,7 @@
 //! and the processed-event ids. WAL mode, so that readers never wait for the writer.
 
 mod graph;
+mod notifications;
 mod outbox;
 mod posts;
 mod users;

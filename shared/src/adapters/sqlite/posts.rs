@@ -192,6 +192,7 @@ impl PostStore for Sqlite {
             "DELETE FROM likes WHERE post_id = ?1",
             "DELETE FROM post_mentions WHERE post_id = ?1",
             "DELETE FROM post_tags WHERE post_id = ?1",
+            "DELETE FROM notifications WHERE post_id = ?1",
         ] {
             sqlx::query(statement)
                 .bind(id.to_string())

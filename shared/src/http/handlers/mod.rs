@@ -6,5 +6,6 @@ pub mod feed;
 pub mod follow;
 pub mod interact;
 pub mod meta;
+pub mod notifications;
 pub mod posts;
 pub mod users;
