@@ -200,6 +200,7 @@ mod tests {
                 ("fanout", "feed.follows", 10),
                 ("fanout", "feed.posts", 10),
                 ("network", "network.users", 10),
+                ("notify", "notify.events", 10),
             ]
         );
         assert_eq!(

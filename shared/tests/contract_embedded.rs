@@ -44,6 +44,12 @@ async fn user_and_post_store_contract() -> anyhow::Result<()> {
     contracts::store::user_and_post_store(db.clone(), db.clone(), db).await
 }
 
+#[tokio::test]
+async fn notification_store_contract() -> anyhow::Result<()> {
+    let (_dir, _path, db) = sqlite().await?;
+    contracts::notifications::notification_store(db.clone(), db.clone(), db).await
+}
+
 /// Test glue for SQLite: a second connection to the same file that ends a row's back-off.
 async fn sqlite_retry_now(path: &Path) -> anyhow::Result<RetryNow> {
     let options = sqlx::sqlite::SqliteConnectOptions::new()

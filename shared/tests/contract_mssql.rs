@@ -141,6 +141,17 @@ async fn user_and_post_store_contract() -> anyhow::Result<()> {
     test.drop_database().await
 }
 
+#[tokio::test]
+async fn notification_store_contract() -> anyhow::Result<()> {
+    let Some(test) = TestDatabase::create("notifications").await? else {
+        return Ok(());
+    };
+    let db = Arc::new(test.connect().await?);
+    contracts::notifications::notification_store(db.clone(), db.clone(), db.clone()).await?;
+    drop(db);
+    test.drop_database().await
+}
+
 /// Test glue for SQL Server: a second connection that ends a row's back-off.
 async fn retry_now(test: &TestDatabase) -> anyhow::Result<RetryNow> {
     let client = Arc::new(Mutex::new(test.client().await?));
