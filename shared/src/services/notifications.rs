@@ -44,8 +44,9 @@ pub async fn notifications(
                 notification,
                 post: None,
             }),
-            // A post deleted since takes its notification with it.
-            Some(id) => posts.remove(&id).map(|view| NotificationView {
+            // A post deleted since takes its notification with it. Several notifications may
+            // share a post (a reply that mentions): each gets its view.
+            Some(id) => posts.get(&id).cloned().map(|view| NotificationView {
                 notification,
                 post: Some(view),
             }),

@@ -268,7 +268,8 @@ async fn notifications_of(
     app: &TestApp,
     token: &str,
 ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-    let items = app.all_pages("/notifications", Some(token), 2).await?;
+    // Pages of 3: the reply and the mention of one post share a page, the follow is on the next.
+    let items = app.all_pages("/notifications", Some(token), 3).await?;
     Ok(items
         .iter()
         .map(|n| {
