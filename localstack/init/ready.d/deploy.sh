@@ -90,6 +90,9 @@ GET     /users/{username}/posts      feed-read
 PUT     /posts/{id}/like             interact
 DELETE  /posts/{id}/like             interact
 GET     /posts/{id}/likes            interact
+PUT     /posts/{id}/repost           interact
+DELETE  /posts/{id}/repost           interact
+GET     /posts/{id}/reposts          interact
 GET     /posts/{id}/replies          interact
 GET     /posts/{id}/context          interact
 GET     /tags/{tag}/posts            interact

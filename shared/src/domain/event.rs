@@ -55,6 +55,18 @@ pub enum EventPayload {
         author_id: UserId,
         user_id: UserId,
     },
+    #[serde(rename = "post.reposted")]
+    PostReposted {
+        post_id: PostId,
+        author_id: UserId,
+        user_id: UserId,
+    },
+    #[serde(rename = "post.unreposted")]
+    PostUnreposted {
+        post_id: PostId,
+        author_id: UserId,
+        user_id: UserId,
+    },
 }
 
 impl EventPayload {
@@ -88,6 +100,8 @@ impl Event {
             EventPayload::UserFollowed { .. } => "user.followed",
             EventPayload::UserUnfollowed { .. } => "user.unfollowed",
             EventPayload::PostLiked { .. } => "post.liked",
+            EventPayload::PostReposted { .. } => "post.reposted",
+            EventPayload::PostUnreposted { .. } => "post.unreposted",
         }
     }
 
@@ -140,7 +154,12 @@ impl Queue {
             Queue::FeedPosts => &["post.created", "post.deleted"],
             Queue::FeedFollows => &["user.followed", "user.unfollowed"],
             // Replies and mentions come with post.created.
-            Queue::NotifyEvents => &["post.created", "post.liked", "user.followed"],
+            Queue::NotifyEvents => &[
+                "post.created",
+                "post.liked",
+                "post.reposted",
+                "user.followed",
+            ],
         }
     }
 

@@ -136,7 +136,7 @@ use Function::{FeedRead, Follow, Interact, Login, Notifications, Post, Profile, 
 use Method::{Delete, Get, Put};
 
 /// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 24] = [
+pub static ROUTES: [Route; 27] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     }),
@@ -182,6 +182,15 @@ pub static ROUTES: [Route; 24] = [
     }),
     route(Get, "/posts/{id}/likes", Interact, Public, || {
         routes!(interact::likes)
+    }),
+    route(Put, "/posts/{id}/repost", Interact, Token, || {
+        routes!(interact::repost)
+    }),
+    route(Delete, "/posts/{id}/repost", Interact, Token, || {
+        routes!(interact::unrepost)
+    }),
+    route(Get, "/posts/{id}/reposts", Interact, Public, || {
+        routes!(interact::reposts)
     }),
     route(Get, "/posts/{id}/replies", Interact, Public, || {
         routes!(interact::replies)

@@ -81,8 +81,8 @@ pub trait PostStore: Send + Sync + 'static {
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>>;
 
-    /// Deletes the post (with its likes, mentions, tags and notifications, and its count in
-    /// its parent's replies; its own replies stay) and stores its `post.deleted` event in one transaction.
+    /// Deletes the post (with its likes, reposts, mentions, tags and notifications, and its
+    /// count in its parent's replies; its own replies stay) and stores its `post.deleted` event in one transaction.
     /// Returns false when there was no such post.
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool>;
 
@@ -153,6 +153,27 @@ pub trait PostStore: Send + Sync + 'static {
 
     /// Who likes `post`, newest like first, strictly after `after`.
     async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>>;
+
+    /// `user` reposts `post` from `at` on, storing `event` only when the repost is new.
+    async fn repost(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction>;
+
+    /// `user` no longer reposts `post`, storing `event` only when a repost was removed.
+    async fn unrepost(&self, post: PostId, user: UserId, event: &Event)
+    -> anyhow::Result<Reaction>;
+
+    /// Who reposted `post`, newest repost first, strictly after `after`.
+    async fn reposters(
         &self,
         post: PostId,
         after: Option<RelationCursor>,

@@ -267,7 +267,10 @@ impl Consumer for FanoutConsumer {
                 follower_id,
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
-            EventPayload::UserRegistered { .. } | EventPayload::PostLiked { .. } => {
+            EventPayload::UserRegistered { .. }
+            | EventPayload::PostLiked { .. }
+            | EventPayload::PostReposted { .. }
+            | EventPayload::PostUnreposted { .. } => {
                 return Err(wrong_queue(self.queue, event));
             }
         };
@@ -285,7 +288,7 @@ pub struct NotifyConsumer {
 impl NotifyConsumer {
     /// The notifications an event calls for.
     pub fn notifications_for(event: &Event) -> Vec<NewNotification> {
-        use NotificationKind::{Follow, Like, Mention, Reply};
+        use NotificationKind::{Follow, Like, Mention, Reply, Repost};
         let at = event.occurred_at;
         match &event.payload {
             EventPayload::UserFollowed {
@@ -299,6 +302,13 @@ impl NotifyConsumer {
                 author_id,
                 user_id,
             } => NewNotification::of(Like, *author_id, *user_id, Some(*post_id), at)
+                .into_iter()
+                .collect(),
+            EventPayload::PostReposted {
+                post_id,
+                author_id,
+                user_id,
+            } => NewNotification::of(Repost, *author_id, *user_id, Some(*post_id), at)
                 .into_iter()
                 .collect(),
             EventPayload::PostCreated {
@@ -410,6 +420,12 @@ mod tests {
         };
         assert!(kinds(liked(ann)).is_empty());
         assert_eq!(kinds(liked(cat)), [(NotificationKind::Like, ann, cat)]);
+        let reposted = EventPayload::PostReposted {
+            post_id,
+            author_id: ann,
+            user_id: bob,
+        };
+        assert_eq!(kinds(reposted), [(NotificationKind::Repost, ann, bob)]);
         let follow = EventPayload::UserFollowed {
             follower_id: cat,
             followee_id: bob,

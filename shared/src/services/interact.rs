@@ -1,4 +1,5 @@
-//! Reactions and conversations (DESIGN 4.2): likes, replies, a post's context, tag pages.
+//! Reactions and conversations (DESIGN 4.2): likes, reposts, replies, a post's context, tag
+//! pages.
 
 use std::collections::HashMap;
 
@@ -52,6 +53,50 @@ pub async fn unlike(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> 
     }
 }
 
+/// `me` reposts the post (one's own too); reposting it again changes nothing.
+#[tracing::instrument(skip(ctx))]
+pub async fn repost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
+    ctx.acting_user(me).await?;
+    let post = find_post(ctx, id).await?;
+    let event = Event::new(EventPayload::PostReposted {
+        post_id: post.id,
+        author_id: post.author.id,
+        user_id: me,
+    });
+    match ctx
+        .posts()?
+        .repost(id, me, Timestamp::now(), &event)
+        .await?
+    {
+        Reaction::Changed => {
+            ctx.event_written();
+            Ok(())
+        }
+        Reaction::Unchanged => Ok(()),
+        Reaction::NoSuchPost => Err(POST_NOT_FOUND),
+    }
+}
+
+/// `me` no longer reposts the post; undoing a repost that was never made changes nothing.
+#[tracing::instrument(skip(ctx))]
+pub async fn unrepost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
+    ctx.acting_user(me).await?;
+    let post = find_post(ctx, id).await?;
+    let event = Event::new(EventPayload::PostUnreposted {
+        post_id: post.id,
+        author_id: post.author.id,
+        user_id: me,
+    });
+    match ctx.posts()?.unrepost(id, me, &event).await? {
+        Reaction::Changed => {
+            ctx.event_written();
+            Ok(())
+        }
+        Reaction::Unchanged => Ok(()),
+        Reaction::NoSuchPost => Err(POST_NOT_FOUND),
+    }
+}
+
 /// Who likes the post, newest like first.
 pub async fn likers(
     ctx: &Context,
@@ -59,10 +104,40 @@ pub async fn likers(
     cursor: Option<&str>,
     limit: Limit,
 ) -> ServiceResult<Page<UserSummary>> {
+    reactors(ctx, id, cursor, limit, Kind::Likes).await
+}
+
+/// Who reposted the post, newest repost first.
+pub async fn reposters(
+    ctx: &Context,
+    id: PostId,
+    cursor: Option<&str>,
+    limit: Limit,
+) -> ServiceResult<Page<UserSummary>> {
+    reactors(ctx, id, cursor, limit, Kind::Reposts).await
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Likes,
+    Reposts,
+}
+
+async fn reactors(
+    ctx: &Context,
+    id: PostId,
+    cursor: Option<&str>,
+    limit: Limit,
+    kind: Kind,
+) -> ServiceResult<Page<UserSummary>> {
     let after = cursor.map(RelationCursor::decode).transpose()?;
     find_post(ctx, id).await?;
-    let likes = ctx.posts()?.likers(id, after, limit.probe()).await?;
-    let page = Page::from_probe(likes, limit, |like: &Relation| {
+    let posts = ctx.posts()?;
+    let found = match kind {
+        Kind::Likes => posts.likers(id, after, limit.probe()).await?,
+        Kind::Reposts => posts.reposters(id, after, limit.probe()).await?,
+    };
+    let page = Page::from_probe(found, limit, |like: &Relation| {
         RelationCursor {
             since: like.since,
             user: like.user,

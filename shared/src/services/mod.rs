@@ -26,7 +26,9 @@ pub use consumers::{
 pub use error::{ErrorCode, ServiceError, ServiceResult};
 pub use feed::{home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
-pub use interact::{Thread, context, like, likers, replies, tag_posts, unlike};
+pub use interact::{
+    Thread, context, like, likers, replies, repost, reposters, tag_posts, unlike, unrepost,
+};
 pub use notifications::{NotificationView, mark_read, notifications, unread_count};
 pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
 pub use profile::{profile_by_id, profile_by_username};

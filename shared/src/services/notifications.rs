@@ -31,7 +31,7 @@ pub async fn notifications(
         .await?;
     let page = Page::from_probe(found, limit, |n: &Notification| n.id.encode());
     let post_ids: Vec<PostId> = page.items.iter().filter_map(|n| n.post).collect();
-    let mut posts: HashMap<PostId, PostView> = views_of(ctx, &post_ids, Some(me))
+    let posts: HashMap<PostId, PostView> = views_of(ctx, &post_ids, Some(me))
         .await?
         .into_iter()
         .map(|view| (view.post.id, view))

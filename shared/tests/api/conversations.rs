@@ -149,6 +149,45 @@ async fn a_conversation(backend: Backend) -> anyhow::Result<()> {
         Some((json!(1), json!(true), Value::Null))
     );
 
+    // Cat reposts the root (twice: one repost), ann reposts her own: counts, state, the page.
+    for who in [&cat, &cat, &ann] {
+        app.send(
+            Method::PUT,
+            &format!("/posts/{root}/repost"),
+            Some(who),
+            None,
+        )
+        .await?
+        .ok(204)?;
+    }
+    let reposted = view(&app, &root, Some(&cat)).await?;
+    assert_eq!(
+        (
+            reposted["repost_count"].as_u64(),
+            reposted["reposted_by_me"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
+    let reposters = app.get(&format!("/posts/{root}/reposts"), None).await?;
+    let reposters: Vec<String> = reposters.ok(200)?["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u["username"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(reposters, ["ann", "cat"], "newest repost first");
+    for _ in 0..2 {
+        app.send(
+            Method::DELETE,
+            &format!("/posts/{root}/repost"),
+            Some(&ann),
+            None,
+        )
+        .await?
+        .ok(204)?;
+    }
+    assert_eq!(view(&app, &root, Some(&ann)).await?["repost_count"], 1);
+
     // Tags page, any case; a tag nobody used is empty; a bad tag is 422.
     let tagged = app.feed_ids("/tags/RUST/posts", None).await?;
     assert_eq!(tagged, [root.as_str()]);
@@ -268,8 +307,9 @@ async fn notifications_of(
     app: &TestApp,
     token: &str,
 ) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
-    // Pages of 3: the reply and the mention of one post share a page, the follow is on the next.
-    let items = app.all_pages("/notifications", Some(token), 3).await?;
+    // Pages of 4: in ann's list the reply and the mention of one post share the first page,
+    // the follow is on the next.
+    let items = app.all_pages("/notifications", Some(token), 4).await?;
     Ok(items
         .iter()
         .map(|n| {
@@ -315,7 +355,7 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
                 .ok(204)?;
         }
     }
-    // Unliked and liked again: still one like notification.
+    // Unliked and liked again: still one like notification. Cat reposts last.
     app.send(
         Method::DELETE,
         &format!("/posts/{root}/like"),
@@ -332,19 +372,31 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
     )
     .await?
     .ok(204)?;
+    // Ann reposting her own post notifies nobody; cat's repost does.
+    for who in [&ann, &cat] {
+        app.send(
+            Method::PUT,
+            &format!("/posts/{root}/repost"),
+            Some(who),
+            None,
+        )
+        .await?
+        .ok(204)?;
+    }
 
     // Newest action first; the reply and the mention come from one post, in either order.
     let mut want = vec![
+        n("repost", "cat", Some(&root)),
         n("like", "cat", Some(&root)),
         n("mention", "bob", Some(&answer)),
         n("reply", "bob", Some(&answer)),
         n("follow", "bob", None),
     ];
-    want[1..3].sort();
+    want[2..4].sort();
     eventually("ann's notifications", || async {
         let mut got = notifications_of(&app, &ann).await?;
-        if got.len() == 4 {
-            got[1..3].sort();
+        if got.len() == 5 {
+            got[2..4].sort();
         }
         Ok(got == want)
     })
@@ -359,8 +411,8 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
     );
 
     // The post of a notification is a post view, with the reader's state.
-    let first = app.get("/notifications?limit=1", Some(&ann)).await?;
-    let first = first.ok(200)?["items"][0].clone();
+    let first = app.get("/notifications?limit=2", Some(&ann)).await?;
+    let first = first.ok(200)?["items"][1].clone();
     assert_eq!(
         (
             first["post"]["like_count"].as_u64(),
@@ -371,21 +423,21 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
     assert_eq!(first["read"], false);
 
     // Unread count, marking up to one, then all.
-    assert_eq!(unread(&app, &ann).await?, 4);
+    assert_eq!(unread(&app, &ann).await?, 5);
     let items = app.all_pages("/notifications", Some(&ann), 10).await?;
-    let mention_id = items[1]["id"].as_str().unwrap_or_default().to_owned();
+    let third = items[2]["id"].as_str().unwrap_or_default().to_owned();
     app.send(
         Method::POST,
         "/notifications/read",
         Some(&ann),
-        Some(json!({"up_to": mention_id})),
+        Some(json!({"up_to": third})),
     )
     .await?
     .ok(204)?;
     assert_eq!(
         unread(&app, &ann).await?,
-        1,
-        "the mention and everything older are read"
+        2,
+        "the third newest and everything older are read"
     );
     app.send(
         Method::POST,
@@ -411,7 +463,11 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
     .ok(204)?;
     assert_eq!(
         notifications_of(&app, &ann).await?,
-        vec![n("like", "cat", Some(&root)), n("follow", "bob", None)]
+        vec![
+            n("repost", "cat", Some(&root)),
+            n("like", "cat", Some(&root)),
+            n("follow", "bob", None)
+        ]
     );
     assert!(notifications_of(&app, &cat).await?.is_empty());
     app.get("/notifications", None).await?.problem(401)?;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use rookery_test_support::TestApp;
 
 /// DESIGN section 4 (with 4.2), by hand: the document must match this list exactly.
-const CONTRACT: [(&str, &str); 24] = [
+const CONTRACT: [(&str, &str); 27] = [
     ("post", "/auth/register"),
     ("post", "/auth/login"),
     ("get", "/me"),
@@ -28,6 +28,9 @@ const CONTRACT: [(&str, &str); 24] = [
     ("put", "/posts/{id}/like"),
     ("delete", "/posts/{id}/like"),
     ("get", "/posts/{id}/likes"),
+    ("put", "/posts/{id}/repost"),
+    ("delete", "/posts/{id}/repost"),
+    ("get", "/posts/{id}/reposts"),
     ("get", "/posts/{id}/replies"),
     ("get", "/posts/{id}/context"),
     ("get", "/tags/{tag}/posts"),

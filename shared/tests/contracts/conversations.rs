@@ -422,3 +422,140 @@ pub async fn summaries_by_username(users: &dyn UserStore) -> anyhow::Result<()> 
     )?;
     Ok(())
 }
+
+pub async fn reposts_and_counts(
+    users: &dyn UserStore,
+    posts: &dyn PostStore,
+    outbox: &dyn Outbox,
+) -> anyhow::Result<()> {
+    let ann = fresh_user(users, "Bea").await?;
+    let bob = fresh_user(users, "Cyd").await?;
+    let (post, event) = post_draft(ann.id, "repost me")?;
+    posts.create_post(&post, &event).await?;
+    let reposted = |user: UserId| {
+        Event::new(EventPayload::PostReposted {
+            post_id: post.id,
+            author_id: ann.id,
+            user_id: user,
+        })
+    };
+    let undone = |user: UserId| {
+        Event::new(EventPayload::PostUnreposted {
+            post_id: post.id,
+            author_id: ann.id,
+            user_id: user,
+        })
+    };
+    let (t0, t1) = (
+        Timestamp::from_millis(1_800_000_000_000),
+        Timestamp::from_millis(1_800_000_002_000),
+    );
+    let first = reposted(bob.id);
+    check_eq(
+        posts.repost(post.id, bob.id, t0, &first).await?,
+        Reaction::Changed,
+        "a repost",
+    )?;
+    ensure_pending(outbox, &first, "repost()").await?;
+    let again = reposted(bob.id);
+    check_eq(
+        posts.repost(post.id, bob.id, t1, &again).await?,
+        Reaction::Unchanged,
+        "a second repost",
+    )?;
+    ensure!(
+        pending_entry(outbox, again.id).await?.is_none(),
+        "a repeated repost stored an event"
+    );
+    // One's own post may be reposted.
+    check_eq(
+        posts.repost(post.id, ann.id, t1, &reposted(ann.id)).await?,
+        Reaction::Changed,
+        "a repost of one's own post",
+    )?;
+    check_eq(
+        posts
+            .repost(PostId::new(), bob.id, t1, &reposted(bob.id))
+            .await?,
+        Reaction::NoSuchPost,
+        "a repost of an unknown post",
+    )?;
+    let row = stats_of(posts, post.id, Some(bob.id)).await?;
+    check_eq(
+        (row.stats.reposts, row.viewer),
+        (
+            2,
+            Some(ViewerState {
+                liked: false,
+                reposted: true,
+            }),
+        ),
+        "counts and state after two reposts",
+    )?;
+    check_eq(
+        posts
+            .reposters(post.id, None, 10)
+            .await?
+            .iter()
+            .map(|r| (r.user, r.since))
+            .collect::<Vec<_>>(),
+        vec![(ann.id, t1), (bob.id, t0)],
+        "reposters, newest first",
+    )?;
+    let after = RelationCursor {
+        since: t1,
+        user: ann.id,
+    };
+    check_eq(
+        posts
+            .reposters(post.id, Some(after), 10)
+            .await?
+            .iter()
+            .map(|r| r.user)
+            .collect::<Vec<_>>(),
+        vec![bob.id],
+        "reposters after the first",
+    )?;
+    // Undo: its event is stored only when a repost was removed.
+    let undo = undone(bob.id);
+    check_eq(
+        posts.unrepost(post.id, bob.id, &undo).await?,
+        Reaction::Changed,
+        "an undo",
+    )?;
+    ensure_pending(outbox, &undo, "unrepost()").await?;
+    let undo_again = undone(bob.id);
+    check_eq(
+        posts.unrepost(post.id, bob.id, &undo_again).await?,
+        Reaction::Unchanged,
+        "a second undo",
+    )?;
+    ensure!(
+        pending_entry(outbox, undo_again.id).await?.is_none(),
+        "a repeated undo stored an event"
+    );
+    check_eq(
+        posts
+            .unrepost(PostId::new(), bob.id, &undone(bob.id))
+            .await?,
+        Reaction::NoSuchPost,
+        "an undo on an unknown post",
+    )?;
+    let row = stats_of(posts, post.id, Some(bob.id)).await?;
+    check_eq(
+        (row.stats.reposts, row.viewer.map(|v| v.reposted)),
+        (1, Some(false)),
+        "after the undo",
+    )?;
+    ensure!(
+        posts
+            .delete_post(post.id, &deletion(post.id, ann.id))
+            .await?
+    );
+    check_eq(
+        posts.reposters(post.id, None, 10).await?,
+        vec![],
+        "reposters of a deleted post",
+    )?;
+    Ok(())
+}

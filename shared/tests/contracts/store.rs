@@ -55,6 +55,10 @@ pub async fn user_and_post_store(
                 super::conversations::likes_and_counts(users, posts, outbox).boxed_local(),
             ),
             (
+                "reposts_and_counts",
+                super::conversations::reposts_and_counts(users, posts, outbox).boxed_local(),
+            ),
+            (
                 "home_feed_rule_for_replies",
                 super::conversations::home_feed_rule_for_replies(users, posts).boxed_local(),
             ),

@@ -41,6 +41,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../../../migrations/mssql/0003_notifications.sql"),
     },
+    Migration {
+        version: 4,
+        name: "reposts",
+        sql: include_str!("../../../migrations/mssql/0004_reposts.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

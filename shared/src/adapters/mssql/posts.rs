@@ -60,10 +60,10 @@ fn older_than(before: Option<PostId>) -> Vec<u8> {
     before.map_or_else(|| ABOVE_EVERY_ID.to_vec(), |id| id_param(id.as_uuid()))
 }
 
-/// The bound of [`sql::LIKERS`]: strictly after the like of `after`, or from the newest. A
-/// cursor beyond the latest `DATETIME2` is above every like; one before the earliest is
-/// brought up to it (below every like).
-fn likers_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
+/// The bound of [`sql::LIKERS`] and [`sql::REPOSTERS`]: strictly after the like (repost) of
+/// `after`, or from the newest. A cursor beyond the latest `DATETIME2` is above every one; one
+/// before the earliest is brought up to it (below every one).
+fn newest_first_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
     match after {
         Some(cursor) if cursor.since.millis() <= LATEST_TIME_MILLIS => (
             time_param(Timestamp::from_millis(
@@ -76,6 +76,33 @@ fn likers_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
             ABOVE_EVERY_ID.to_vec(),
         ),
     }
+}
+
+/// The answer of [`sql::LIKE`], [`sql::UNLIKE`], [`sql::REPOST`] and [`sql::UNREPOST`]: `found`
+/// (the post exists) and `changed`, the name of the column that says whether a row was added or
+/// removed.
+fn reaction(row: &Row, changed: &str) -> anyhow::Result<Reaction> {
+    let found: i32 = column(row, "found")?;
+    let changed: i32 = column(row, changed)?;
+    Ok(if found == 0 {
+        Reaction::NoSuchPost
+    } else if changed > 0 {
+        Reaction::Changed
+    } else {
+        Reaction::Unchanged
+    })
+}
+
+/// The rows of [`sql::LIKERS`] and [`sql::REPOSTERS`], `at` naming the time column.
+fn relations(rows: &[Row], at: &str) -> anyhow::Result<Vec<Relation>> {
+    rows.iter()
+        .map(|row| {
+            Ok(Relation {
+                user: UserId::from_uuid(uuid_column(row, "user_id")?),
+                since: time_column(row, at)?,
+            })
+        })
+        .collect()
 }
 
 /// Fills in the mentions and tags of `posts`, in their order of appearance: two queries for
@@ -373,7 +400,7 @@ impl PostStore for Mssql {
                         .map(|_| -> anyhow::Result<ViewerState> {
                             Ok(ViewerState {
                                 liked: column::<i32>(row, "liked")? == 1,
-                                reposted: false,
+                                reposted: column::<i32>(row, "reposted")? == 1,
                             })
                         })
                         .transpose()?,
@@ -410,15 +437,7 @@ impl PostStore for Mssql {
             .await
             .context("insert like")?
             .context("no answer to LIKE")?;
-        let found: i32 = column(&row, "found")?;
-        let liked: i32 = column(&row, "liked")?;
-        Ok(if found == 0 {
-            Reaction::NoSuchPost
-        } else if liked > 0 {
-            Reaction::Changed
-        } else {
-            Reaction::Unchanged
-        })
+        reaction(&row, "liked")
     }
 
     async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
@@ -434,15 +453,7 @@ impl PostStore for Mssql {
             .await
             .context("delete like")?
             .context("no answer to UNLIKE")?;
-        let found: i32 = column(&row, "found")?;
-        let removed: i32 = column(&row, "removed")?;
-        Ok(if found == 0 {
-            Reaction::NoSuchPost
-        } else if removed > 0 {
-            Reaction::Changed
-        } else {
-            Reaction::Unchanged
-        })
+        reaction(&row, "removed")
     }
 
     async fn likers(
@@ -451,7 +462,7 @@ impl PostStore for Mssql {
         after: Option<RelationCursor>,
         max: usize,
     ) -> anyhow::Result<Vec<Relation>> {
-        let (since, user) = likers_bound(after);
+        let (since, user) = newest_first_bound(after);
         let mut conn = self.conn().await?;
         let rows = conn
             .query(
@@ -461,14 +472,86 @@ impl PostStore for Mssql {
             .await?
             .into_first_result()
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Relation {
-                    user: UserId::from_uuid(uuid_column(row, "user_id")?),
-                    since: time_column(row, "liked_at")?,
-                })
-            })
-            .collect()
+        relations(&rows, "liked_at")
+    }
+
+    async fn repost(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let outbox = OutboxRow::new(event)?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::REPOST,
+                &[
+                    &outbox.id,
+                    &outbox.kind,
+                    &outbox.payload,
+                    &outbox.occurred_at,
+                    &id_param(post.as_uuid()),
+                    &id_param(user.as_uuid()),
+                    &time_param(at),
+                ],
+            )
+            .await
+            .context("insert repost")?
+            .into_row()
+            .await
+            .context("insert repost")?
+            .context("no answer to REPOST")?;
+        reaction(&row, "reposted")
+    }
+
+    async fn unrepost(
+        &self,
+        post: PostId,
+        user: UserId,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let outbox = OutboxRow::new(event)?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::UNREPOST,
+                &[
+                    &outbox.id,
+                    &outbox.kind,
+                    &outbox.payload,
+                    &outbox.occurred_at,
+                    &id_param(post.as_uuid()),
+                    &id_param(user.as_uuid()),
+                ],
+            )
+            .await
+            .context("delete repost")?
+            .into_row()
+            .await
+            .context("delete repost")?
+            .context("no answer to UNREPOST")?;
+        reaction(&row, "removed")
+    }
+
+    async fn reposters(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        let (since, user) = newest_first_bound(after);
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::REPOSTERS,
+                &[&id_param(post.as_uuid()), &since, &user, &limit(max)],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        relations(&rows, "reposted_at")
     }
 }
 
@@ -493,8 +576,8 @@ mod tests {
     }
 
     #[test]
-    fn the_first_page_of_likers_starts_above_every_like() {
-        let (since, user) = likers_bound(None);
+    fn the_first_page_of_likers_and_reposters_starts_above_every_one() {
+        let (since, user) = newest_first_bound(None);
         assert_eq!(since.timestamp_millis(), LATEST_TIME_MILLIS);
         assert_eq!(user, ABOVE_EVERY_ID.to_vec());
         // Year 20983, beyond DATETIME2 but a valid Timestamp.
@@ -503,7 +586,7 @@ mod tests {
             user: UserId::new(),
         };
         assert_eq!(far.since.millis(), 600_000_000_000_000);
-        assert_eq!(likers_bound(Some(far)), likers_bound(None));
+        assert_eq!(newest_first_bound(Some(far)), newest_first_bound(None));
         // Year -1199.
         let early = RelationCursor {
             since: Timestamp::from_millis(-100_000_000_000_000),
@@ -511,14 +594,14 @@ mod tests {
         };
         assert_eq!(early.since.millis(), -100_000_000_000_000);
         assert_eq!(
-            likers_bound(Some(early)).0.timestamp_millis(),
+            newest_first_bound(Some(early)).0.timestamp_millis(),
             EARLIEST_TIME_MILLIS
         );
         let cursor = RelationCursor {
             since: Timestamp::from_millis(1_764_028_800_123),
             user: UserId::new(),
         };
-        let (since, user) = likers_bound(Some(cursor));
+        let (since, user) = newest_first_bound(Some(cursor));
         assert_eq!(since.timestamp_millis(), 1_764_028_800_123);
         assert_eq!(user, id_param(cursor.user.as_uuid()));
         assert!(BELOW_EVERY_ID.as_slice() < id_param(PostId::new().as_uuid()).as_slice());

@@ -112,7 +112,7 @@ FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id = @P1";
 
 /// `@P1`..`@P4` outbox row (written only when a post was deleted), `@P5` the post id. Deletes
-/// the post's likes, mentions, tags and notifications with it and takes it off its parent's
+/// the post's likes, reposts, mentions, tags and notifications with it and takes it off its parent's
 /// replies (a parent already gone updates nothing); its own replies stay. Answers one row: how
 /// many posts were deleted (0 or 1). The post's row stays locked until the commit, so an
 /// [`ADD_NOTIFICATION`] for it waits and then finds it gone.
@@ -129,6 +129,7 @@ IF @deleted > 0
 BEGIN
     UPDATE posts SET reply_count = reply_count - 1 WHERE id = @parent;
     DELETE FROM likes WHERE post_id = @P5;
+    DELETE FROM reposts WHERE post_id = @P5;
     DELETE FROM post_mentions WHERE post_id = @P5;
     DELETE FROM post_tags WHERE post_id = @P5;
     DELETE FROM notifications WHERE post_id = @P5;
@@ -204,12 +205,14 @@ SELECT TOP (@P2) in_reply_to, id FROM posts
 WHERE in_reply_to IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
 ORDER BY id";
 
-/// The counts of the posts of `@P1` (JSON array), and whether the reader `@P2` likes each
-/// (never, for a NULL reader).
+/// The counts of the posts of `@P1` (JSON array), and whether the reader `@P2` likes and
+/// reposted each (never, for a NULL reader).
 pub const POST_STATS: &str = "\
 SELECT p.id, p.reply_count, p.like_count, p.repost_count,
     CASE WHEN EXISTS (SELECT 1 FROM likes AS l WHERE l.post_id = p.id AND l.user_id = @P2)
-        THEN 1 ELSE 0 END AS liked
+        THEN 1 ELSE 0 END AS liked,
+    CASE WHEN EXISTS (SELECT 1 FROM reposts AS r WHERE r.post_id = p.id AND r.user_id = @P2)
+        THEN 1 ELSE 0 END AS reposted
 FROM posts AS p
 WHERE p.id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
 
@@ -268,6 +271,64 @@ pub const LIKERS: &str = "\
 SELECT TOP (@P4) user_id, liked_at FROM likes
 WHERE post_id = @P1 AND (liked_at < @P2 OR (liked_at = @P2 AND user_id < @P3))
 ORDER BY liked_at DESC, user_id DESC";
+
+/// `@P1`..`@P4` outbox row (written only for a new repost), `@P5` the post, `@P6` the user,
+/// `@P7` reposted at. Locks the post's row as [`LIKE`] does. Answers one row: `found` (the post
+/// exists, 0 or 1) and `reposted` (the repost is new, 0 or 1).
+pub const REPOST: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @found INT;
+DECLARE @reposted INT = 0;
+BEGIN TRANSACTION;
+SET @found = (SELECT COUNT(*) FROM posts WITH (UPDLOCK) WHERE id = @P5);
+IF @found > 0
+BEGIN
+    INSERT INTO reposts (post_id, user_id, reposted_at)
+    SELECT @P5, @P6, @P7
+    WHERE NOT EXISTS (
+        SELECT 1 FROM reposts WITH (UPDLOCK, HOLDLOCK) WHERE post_id = @P5 AND user_id = @P6
+    );
+    SET @reposted = @@ROWCOUNT;
+    IF @reposted > 0
+    BEGIN
+        UPDATE posts SET repost_count = repost_count + 1 WHERE id = @P5;
+        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    END;
+END;
+COMMIT TRANSACTION;
+SELECT @found AS found, @reposted AS reposted;";
+
+/// `@P1`..`@P4` outbox row (written only when a repost was removed, unlike [`UNLIKE`]), `@P5`
+/// the post, `@P6` the user. Locks the post's row as [`LIKE`] does. Answers one row: `found`
+/// (the post exists, 0 or 1) and `removed` (a repost was removed, 0 or 1).
+pub const UNREPOST: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @found INT;
+DECLARE @removed INT = 0;
+BEGIN TRANSACTION;
+SET @found = (SELECT COUNT(*) FROM posts WITH (UPDLOCK) WHERE id = @P5);
+IF @found > 0
+BEGIN
+    DELETE FROM reposts WHERE post_id = @P5 AND user_id = @P6;
+    SET @removed = @@ROWCOUNT;
+    IF @removed > 0
+    BEGIN
+        UPDATE posts SET repost_count = repost_count - 1 WHERE id = @P5;
+        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    END;
+END;
+COMMIT TRANSACTION;
+SELECT @found AS found, @removed AS removed;";
+
+/// Keyset page of a post's reposters, newest repost first: `@P1` the post, strictly after the
+/// repost (`@P2` reposted at, `@P3` user); the first page passes the latest `DATETIME2` and
+/// `0xFF..FF`. `@P4` the page size. Served by `ix_reposts_newest_first`.
+pub const REPOSTERS: &str = "\
+SELECT TOP (@P4) user_id, reposted_at FROM reposts
+WHERE post_id = @P1 AND (reposted_at < @P2 OR (reposted_at = @P2 AND user_id < @P3))
+ORDER BY reposted_at DESC, user_id DESC";
 
 // ---- notifications (see notifications.rs) -------------------------------------------------
 
@@ -439,6 +500,9 @@ pub const ALL: &[(&str, &str)] = &[
     ("LIKE", LIKE),
     ("UNLIKE", UNLIKE),
     ("LIKERS", LIKERS),
+    ("REPOST", REPOST),
+    ("UNREPOST", UNREPOST),
+    ("REPOSTERS", REPOSTERS),
     ("ADD_NOTIFICATION", ADD_NOTIFICATION),
     ("NOTIFICATIONS", NOTIFICATIONS),
     ("UNREAD_NOTIFICATIONS", UNREAD_NOTIFICATIONS),

@@ -364,6 +364,34 @@ impl PostStore for CachedPosts {
     ) -> anyhow::Result<Vec<Relation>> {
         self.inner.likers(post, after, limit).await
     }
+
+    async fn repost(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        self.inner.repost(post, user, at, event).await
+    }
+
+    async fn unrepost(
+        &self,
+        post: PostId,
+        user: UserId,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        self.inner.unrepost(post, user, event).await
+    }
+
+    async fn reposters(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        self.inner.reposters(post, after, limit).await
+    }
 }
 
 #[cfg(test)]

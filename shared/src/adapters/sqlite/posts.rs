@@ -121,6 +121,151 @@ async fn insert_markup(tx: &mut sqlx::Transaction<'_, Db>, new: &NewPost) -> any
     Ok(())
 }
 
+/// The statements of one kind of reaction (a like, a repost): one row per (post, user), counted
+/// on the post in the same transaction.
+struct ReactionSql {
+    insert: &'static str,
+    count_up: &'static str,
+    delete: &'static str,
+    count_down: &'static str,
+    newest_first: &'static str,
+}
+
+const LIKES: ReactionSql = ReactionSql {
+    insert: "INSERT INTO likes (post_id, user_id, liked_at)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
+             ON CONFLICT (post_id, user_id) DO NOTHING",
+    count_up: "UPDATE posts SET like_count = like_count + 1 WHERE id = ?1",
+    delete: "DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2",
+    count_down: "UPDATE posts SET like_count = like_count - 1 WHERE id = ?1",
+    newest_first: "SELECT user_id, liked_at AS at FROM likes
+             WHERE post_id = ?1 AND (liked_at, user_id) < (?2, ?3)
+             ORDER BY liked_at DESC, user_id DESC LIMIT ?4",
+};
+
+const REPOSTS: ReactionSql = ReactionSql {
+    insert: "INSERT INTO reposts (post_id, user_id, reposted_at)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
+             ON CONFLICT (post_id, user_id) DO NOTHING",
+    count_up: "UPDATE posts SET repost_count = repost_count + 1 WHERE id = ?1",
+    delete: "DELETE FROM reposts WHERE post_id = ?1 AND user_id = ?2",
+    count_down: "UPDATE posts SET repost_count = repost_count - 1 WHERE id = ?1",
+    newest_first: "SELECT user_id, reposted_at AS at FROM reposts
+             WHERE post_id = ?1 AND (reposted_at, user_id) < (?2, ?3)
+             ORDER BY reposted_at DESC, user_id DESC LIMIT ?4",
+};
+
+impl Sqlite {
+    async fn post_exists(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Db>,
+        post: PostId,
+    ) -> anyhow::Result<bool> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = ?1)")
+                .bind(post.to_string())
+                .fetch_one(&mut **tx)
+                .await?,
+        )
+    }
+
+    /// A new reaction row, its count and its event; nothing when it exists or the post does not.
+    async fn react(
+        &self,
+        sql: &ReactionSql,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let mut tx = self.pool.begin().await.context("begin")?;
+        let inserted = sqlx::query(sql.insert)
+            .bind(post.to_string())
+            .bind(user.to_string())
+            .bind(at.millis())
+            .execute(&mut *tx)
+            .await
+            .context("insert reaction")?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(if self.post_exists(&mut tx, post).await? {
+                Reaction::Unchanged
+            } else {
+                Reaction::NoSuchPost
+            });
+        }
+        sqlx::query(sql.count_up)
+            .bind(post.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("count the reaction")?;
+        insert_outbox(&mut tx, event).await?;
+        tx.commit().await.context("commit reaction")?;
+        Ok(Reaction::Changed)
+    }
+
+    /// Removes a reaction and its count, storing `event` (if any) only when one was removed.
+    async fn unreact(
+        &self,
+        sql: &ReactionSql,
+        post: PostId,
+        user: UserId,
+        event: Option<&Event>,
+    ) -> anyhow::Result<Reaction> {
+        // The write comes first: a transaction that read before writing cannot wait for another
+        // writer in SQLite (it would fail with SQLITE_BUSY at once).
+        let mut tx = self.pool.begin().await.context("begin")?;
+        let removed = sqlx::query(sql.delete)
+            .bind(post.to_string())
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("delete reaction")?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(if self.post_exists(&mut tx, post).await? {
+                Reaction::Unchanged
+            } else {
+                Reaction::NoSuchPost
+            });
+        }
+        sqlx::query(sql.count_down)
+            .bind(post.to_string())
+            .execute(&mut *tx)
+            .await
+            .context("uncount the reaction")?;
+        if let Some(event) = event {
+            insert_outbox(&mut tx, event).await?;
+        }
+        tx.commit().await.context("commit removal")?;
+        Ok(Reaction::Changed)
+    }
+
+    async fn reactors(
+        &self,
+        sql: &ReactionSql,
+        post: PostId,
+        after: Option<RelationCursor>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        let rows = sqlx::query(sql.newest_first)
+            .bind(post.to_string())
+            .bind(after.map_or(i64::MAX, |c| c.since.millis()))
+            .bind(after.map_or_else(String::new, |c| c.user.to_string()))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Relation {
+                    user: parse(row.try_get("user_id")?)?,
+                    since: Timestamp::from_millis(row.try_get("at")?),
+                })
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl PostStore for Sqlite {
     async fn create_post(&self, new: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
@@ -190,6 +335,7 @@ impl PostStore for Sqlite {
         }
         for statement in [
             "DELETE FROM likes WHERE post_id = ?1",
+            "DELETE FROM reposts WHERE post_id = ?1",
             "DELETE FROM post_mentions WHERE post_id = ?1",
             "DELETE FROM post_tags WHERE post_id = ?1",
             "DELETE FROM notifications WHERE post_id = ?1",
@@ -340,7 +486,9 @@ impl PostStore for Sqlite {
         let rows = sqlx::query(
             "SELECT p.id, p.reply_count, p.like_count, p.repost_count,
                     EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = ?2)
-                        AS liked
+                        AS liked,
+                    EXISTS (SELECT 1 FROM reposts r WHERE r.post_id = p.id AND r.user_id = ?2)
+                        AS reposted
              FROM posts p WHERE p.id IN (SELECT value FROM json_each(?1))",
         )
         .bind(json_ids(ids))
@@ -360,7 +508,7 @@ impl PostStore for Sqlite {
                         .map(|_| -> anyhow::Result<ViewerState> {
                             Ok(ViewerState {
                                 liked: row.try_get::<bool, _>("liked")?,
-                                reposted: false,
+                                reposted: row.try_get::<bool, _>("reposted")?,
                             })
                         })
                         .transpose()?,
@@ -376,67 +524,11 @@ impl PostStore for Sqlite {
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
-        let mut tx = self.pool.begin().await.context("begin")?;
-        let inserted = sqlx::query(
-            "INSERT INTO likes (post_id, user_id, liked_at)
-             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
-             ON CONFLICT (post_id, user_id) DO NOTHING",
-        )
-        .bind(post.to_string())
-        .bind(user.to_string())
-        .bind(at.millis())
-        .execute(&mut *tx)
-        .await
-        .context("insert like")?
-        .rows_affected();
-        if inserted == 0 {
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = ?1)")
-                    .bind(post.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?;
-            return Ok(if exists {
-                Reaction::Unchanged
-            } else {
-                Reaction::NoSuchPost
-            });
-        }
-        sqlx::query("UPDATE posts SET like_count = like_count + 1 WHERE id = ?1")
-            .bind(post.to_string())
-            .execute(&mut *tx)
-            .await
-            .context("count the like")?;
-        insert_outbox(&mut tx, event).await?;
-        tx.commit().await.context("commit like")?;
-        Ok(Reaction::Changed)
+        self.react(&LIKES, post, user, at, event).await
     }
 
     async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
-        let mut tx = self.pool.begin().await.context("begin")?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM posts WHERE id = ?1)")
-            .bind(post.to_string())
-            .fetch_one(&mut *tx)
-            .await?;
-        if !exists {
-            return Ok(Reaction::NoSuchPost);
-        }
-        let removed = sqlx::query("DELETE FROM likes WHERE post_id = ?1 AND user_id = ?2")
-            .bind(post.to_string())
-            .bind(user.to_string())
-            .execute(&mut *tx)
-            .await
-            .context("delete like")?
-            .rows_affected();
-        if removed == 0 {
-            return Ok(Reaction::Unchanged);
-        }
-        sqlx::query("UPDATE posts SET like_count = like_count - 1 WHERE id = ?1")
-            .bind(post.to_string())
-            .execute(&mut *tx)
-            .await
-            .context("uncount the like")?;
-        tx.commit().await.context("commit unlike")?;
-        Ok(Reaction::Changed)
+        self.unreact(&LIKES, post, user, None).await
     }
 
     async fn likers(
@@ -445,24 +537,34 @@ impl PostStore for Sqlite {
         after: Option<RelationCursor>,
         max: usize,
     ) -> anyhow::Result<Vec<Relation>> {
-        let rows = sqlx::query(
-            "SELECT user_id, liked_at FROM likes
-             WHERE post_id = ?1 AND (liked_at, user_id) < (?2, ?3)
-             ORDER BY liked_at DESC, user_id DESC LIMIT ?4",
-        )
-        .bind(post.to_string())
-        .bind(after.map_or(i64::MAX, |c| c.since.millis()))
-        .bind(after.map_or_else(String::new, |c| c.user.to_string()))
-        .bind(limit(max))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Relation {
-                    user: parse(row.try_get("user_id")?)?,
-                    since: Timestamp::from_millis(row.try_get("liked_at")?),
-                })
-            })
-            .collect()
+        self.reactors(&LIKES, post, after, max).await
+    }
+
+    async fn repost(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        self.react(&REPOSTS, post, user, at, event).await
+    }
+
+    async fn unrepost(
+        &self,
+        post: PostId,
+        user: UserId,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        self.unreact(&REPOSTS, post, user, Some(event)).await
+    }
+
+    async fn reposters(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        max: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        self.reactors(&REPOSTS, post, after, max).await
     }
 }

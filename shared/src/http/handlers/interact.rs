@@ -1,4 +1,4 @@
-//! Likes, replies, a post's context and tag pages (DESIGN 4.2).
+//! Likes, reposts, replies, a post's context and tag pages (DESIGN 4.2).
 
 use axum::Json;
 use axum::extract::State;
@@ -68,6 +68,67 @@ pub async fn likes(
     page: PageQuery,
 ) -> Result<Json<UserPage>, ServiceError> {
     let users = services::likers(&state.ctx, id, page.cursor.as_deref(), page.limit).await?;
+    Ok(Json(users.into()))
+}
+
+#[utoipa::path(
+    put, path = "/posts/{id}/repost", tag = "reactions",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Reposted (again: nothing changes)"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn repost(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    PostPath(id): PostPath,
+) -> Result<StatusCode, ServiceError> {
+    services::repost(&state.ctx, me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    delete, path = "/posts/{id}/repost", tag = "reactions",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Not reposted (any more, or never)"),
+        (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unrepost(
+    State(state): State<AppState>,
+    AuthUser(me): AuthUser,
+    PostPath(id): PostPath,
+) -> Result<StatusCode, ServiceError> {
+    services::unrepost(&state.ctx, me, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get, path = "/posts/{id}/reposts", tag = "reactions",
+    params(
+        ("id" = String, Path),
+        ("limit" = Option<u32>, Query, description = "1 to 100, default 20"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Who reposted the post, newest repost first", body = UserPage),
+        (status = 400, description = "Bad cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reposts(
+    State(state): State<AppState>,
+    PostPath(id): PostPath,
+    page: PageQuery,
+) -> Result<Json<UserPage>, ServiceError> {
+    let users = services::reposters(&state.ctx, id, page.cursor.as_deref(), page.limit).await?;
     Ok(Json(users.into()))
 }
 
