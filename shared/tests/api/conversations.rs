@@ -51,8 +51,25 @@ async fn a_conversation_on_real_services() -> anyhow::Result<()> {
     a_conversation(Backend::RealServices).await
 }
 
+/// Redis, RabbitMQ and SMTP as above, and the follow graph in Neo4j.
+#[tokio::test]
+async fn a_conversation_with_the_graph_in_neo4j() -> anyhow::Result<()> {
+    use rookery_test_support::service_url;
+    let neo4j = [
+        ("NEO4J_URI", service_url("TEST_NEO4J_URI")),
+        ("NEO4J_USER", service_url("TEST_NEO4J_USER")),
+        ("NEO4J_PASSWORD", service_url("TEST_NEO4J_PASSWORD")),
+    ];
+    let extra: Vec<(&str, &str)> = neo4j.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    a_conversation_with(Backend::RealServices, &extra).await
+}
+
 async fn a_conversation(backend: Backend) -> anyhow::Result<()> {
-    let app = TestApp::spawn_on(backend, &[]).await?;
+    a_conversation_with(backend, &[]).await
+}
+
+async fn a_conversation_with(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(backend, extra).await?;
     let ann = app.user("ann").await?;
     let bob = app.user("bob").await?;
     let cat = app.user("cat").await?;

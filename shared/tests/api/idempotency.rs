@@ -1,5 +1,5 @@
-//! Delivery is at least once: dispatching the same event twice adds no second feed entry and
-//! sends no second mail.
+//! Delivery is at least once: dispatching the same event twice adds no second feed entry,
+//! sends no second mail and writes no second notification.
 
 use rookery::domain::{Event, EventPayload, PostId, UserId};
 use rookery::ports::{EventPublisher, FeedKey};
@@ -58,5 +58,99 @@ async fn the_same_event_twice_adds_one_feed_entry() -> anyhow::Result<()> {
     let ids = app.feed_ids("/feed", Some(&bob)).await?;
     assert_eq!(ids.iter().filter(|id| **id == post).count(), 1);
     assert_eq!(ids.len(), 1);
+    Ok(())
+}
+
+/// Each event of a conversation delivered again (the same event, and a new event for the same
+/// action): one notification each, the counts unchanged.
+#[tokio::test]
+async fn conversation_events_twice_notify_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let ann_id: UserId = app.get("/me", Some(&ann)).await?.str("id")?.parse()?;
+    let bob_id: UserId = app.get("/me", Some(&bob)).await?.str("id")?.parse()?;
+    let post: PostId = app.post(&ann, "a post").await?.parse()?;
+    let reply: PostId = app
+        .send(
+            reqwest::Method::POST,
+            "/posts",
+            Some(&bob),
+            Some(serde_json::json!({"content": "@ann hi", "in_reply_to": post.to_string()})),
+        )
+        .await?
+        .str("id")?
+        .parse()?;
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/posts/{post}/like"),
+        Some(&bob),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    app.send(
+        reqwest::Method::PUT,
+        &format!("/posts/{post}/repost"),
+        Some(&bob),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    app.follow(&bob, "ann").await?.ok(204)?;
+    let count = || async {
+        let answer = app.get("/notifications/unread_count", Some(&ann)).await?;
+        answer.ok(200)?["count"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no count"))
+    };
+    // A reply that mentions, a like, a repost, a follow.
+    eventually("ann's five notifications", || async {
+        Ok(count().await? == 5)
+    })
+    .await?;
+    let replays = [
+        EventPayload::PostCreated {
+            post_id: reply,
+            author_id: bob_id,
+            in_reply_to: Some(post),
+            reply_to_author: Some(ann_id),
+            mentions: vec![ann_id],
+        },
+        EventPayload::PostLiked {
+            post_id: post,
+            author_id: ann_id,
+            user_id: bob_id,
+        },
+        EventPayload::PostReposted {
+            post_id: post,
+            author_id: ann_id,
+            user_id: bob_id,
+        },
+        EventPayload::UserFollowed {
+            follower_id: bob_id,
+            followee_id: ann_id,
+        },
+    ];
+    for payload in replays {
+        let event = Event::new(payload);
+        app.embedded.dispatcher.publish(&event).await?;
+        app.embedded.dispatcher.publish(&event).await?;
+        app.embedded
+            .dispatcher
+            .publish(&Event::new(event.payload.clone()))
+            .await?;
+    }
+    assert_eq!(count().await?, 5, "a redelivered event notified again");
+    let view = app.get(&format!("/posts/{post}"), None).await?;
+    let view = view.ok(200)?;
+    assert_eq!(
+        (
+            view["reply_count"].as_u64(),
+            view["like_count"].as_u64(),
+            view["repost_count"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
     Ok(())
 }
