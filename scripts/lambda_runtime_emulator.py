@@ -188,6 +188,11 @@ class Run:
     body: bytes = field(default=b"", repr=False)  # the raw answer, kept out of the JSON
 
 
+# More variables for every function (`--env NAME=VALUE`): to measure a start against real
+# stores (NEO4J_URI, ...) or with secrets read from Secrets Manager (<NAME>_SECRET_ID, ...).
+EXTRA_ENV: dict[str, str] = {}
+
+
 def function_env(name: str, api: str, data_dir: Path) -> dict[str, str]:
     """A clean environment: nothing inherited selects Redis, RabbitMQ or SMTP, except for the
     relay, which publishes to RabbitMQ or nowhere: it gets the loopback broker (TEST_RABBITMQ_URL,
@@ -211,6 +216,7 @@ def function_env(name: str, api: str, data_dir: Path) -> dict[str, str]:
         env["RABBITMQ_URL"] = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
         env["RABBITMQ_NAMESPACE"] = "bench-startup"
         env["RABBITMQ_QUEUE_EXPIRY_SECONDS"] = "300"
+    env.update(EXTRA_ENV)
     return env
 
 
@@ -308,9 +314,12 @@ FIXTURES = {
     "follow": Fixture("http/follow.json"),
     "post": Fixture("http/create-post.json"),
     "feed-read": Fixture("http/feed.json"),
+    "interact": Fixture("http/tag-posts.json"),
+    "notifications": Fixture("http/unread-count.json"),
     "network": Fixture("rabbitmq/user-registered.json", ("network.users",)),
     "email": Fixture("rabbitmq/user-registered.json", ("email.welcome",)),
     "fanout": Fixture("rabbitmq/mixed.json", ("feed.posts", "feed.follows")),
+    "notify": Fixture("rabbitmq/notify-events.json", ("notify.events",)),
     "relay": Fixture("schedule.json"),
 }
 
@@ -708,6 +717,8 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated functions to measure (default all)")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for an answer")
     parser.add_argument("--command", default="", help="the command line to print in the report")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="one more variable for every function (repeat; an empty value unsets)")
     fakes = ["answer", "error", "init-error", "crash", "hang"]
     parser.add_argument("--fake-function", choices=fakes, help=argparse.SUPPRESS)  # for the self-test
     args = parser.parse_args()
@@ -719,6 +730,11 @@ def main() -> int:
         check_fixtures(Path(args.root))
         print("self-test passed")
         return 0
+    for pair in args.env:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            parser.error(f"--env {pair!r}: want NAME=VALUE")
+        EXTRA_ENV[name] = value
     if args.runs < 1 or not set(args.modes.split(",")) <= set(MODES):
         parser.error("--runs must be at least 1 and --modes a list of cold, warm")
     return bench(args)

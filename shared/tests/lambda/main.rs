@@ -450,6 +450,11 @@ async fn consumers_take_rabbitmq_batches() -> anyhow::Result<()> {
     let report = handle_batch(consumers, &batch("rabbitmq/mixed.json")?).await?;
     assert_eq!(report, counts(3, 1));
     ensure!(f.mails()? == 1);
+
+    // notify.events: a follow (carol, registered above, is followed) and a like of a post that
+    // does not exist (no notification); both handled.
+    let report = handle_batch(consumers, &batch("rabbitmq/notify-events.json")?).await?;
+    assert_eq!(report, counts(2, 0));
     Ok(())
 }
 
