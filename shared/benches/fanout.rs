@@ -50,8 +50,8 @@ use redis::aio::MultiplexedConnection;
 use rookery::adapters::redis::RedisFeeds;
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::{
-    DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Queue,
-    Timestamp, UserId, Username,
+    DisplayName, Email, Event, EventPayload, FeedEntry, NewPost, NewUser, PostContent, PostId,
+    Queue, Timestamp, UserId, Username,
 };
 use rookery::ports::{Consumer, FeedCache, FeedKey, PostStore, SocialGraph, UserStore};
 use rookery::services::{FanoutConsumer, FeedSettings};
@@ -234,7 +234,11 @@ async fn bench(
         verify(&feeds, admin, &ids, post, args.sample).await?;
         for own in [FeedKey::home(author), FeedKey::user(author)] {
             ensure!(
-                feeds.page(own, None, CAP).await?.contains(&post),
+                feeds
+                    .page(own, None, CAP)
+                    .await?
+                    .iter()
+                    .any(|e| e.post == post),
                 "the author's own feed lacks post {post}"
             );
         }
@@ -265,7 +269,7 @@ async fn bench(
             .with_context(|| format!("hybrid fan-out of post {post}"))?;
         let took = started.elapsed();
         ensure!(
-            feeds.page(FeedKey::user(author), None, 1).await? == vec![post],
+            feeds.page(FeedKey::user(author), None, 1).await? == vec![FeedEntry::original(post)],
             "the author's own feed lacks post {post} after the hybrid fan-out"
         );
         eprintln!("   hybrid fan-out {round}: {took:.1?}");
@@ -293,7 +297,7 @@ async fn bench(
         let post = PostId::new();
         let started = Instant::now();
         for chunk in keys.chunks(CHUNK) {
-            feeds.add(chunk, &[post]).await?;
+            feeds.add(chunk, &[FeedEntry::original(post)]).await?;
         }
         let took = started.elapsed();
         verify(&feeds, admin, &ids, post, args.sample).await?;
@@ -504,7 +508,7 @@ async fn verify(
             continue;
         };
         let page = feeds.page(FeedKey::home(user), None, CAP).await?;
-        let times = page.iter().filter(|id| **id == post).count();
+        let times = page.iter().filter(|entry| entry.post == post).count();
         ensure!(
             times == 1,
             "the home feed of follower {user} holds post {post} {times} times, not once"

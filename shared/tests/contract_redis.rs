@@ -7,6 +7,8 @@
 
 mod contracts;
 
+use contracts::feed_cache::{at, ids, originals};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,8 +80,8 @@ async fn add_reaches_a_thousand_feeds_in_one_call() -> anyhow::Result<()> {
     let (feeds, mut redis) = feeds(6).await?;
     let keys: Vec<FeedKey> = (0..1_000).map(|_| FeedKey::home(UserId::new())).collect();
     let (older, post) = (PostId::new(), PostId::new());
-    feeds.add(&keys, &[older]).await?;
-    feeds.add(&keys, &[post, older]).await?;
+    feeds.add(&keys, &originals(&[older])).await?;
+    feeds.add(&keys, &originals(&[post, older])).await?;
 
     let names: Vec<String> = keys.iter().map(|key| RedisFeeds::feed_key(*key)).collect();
     let (mut ranges, mut ttls) = (redis::pipe(), redis::pipe());
@@ -98,7 +100,7 @@ async fn add_reaches_a_thousand_feeds_in_one_call() -> anyhow::Result<()> {
     }
     for key in keys.iter().step_by(250) {
         check_eq(
-            feeds.page(*key, None, 10).await?,
+            ids(feeds.page(*key, at(None), 10).await?),
             vec![post, older],
             "page() of a pushed feed",
         )?;
@@ -130,13 +132,13 @@ async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
     );
     let mut all = ties.clone();
     all.extend([older, newer]);
-    feeds.fill(key, &all).await?;
+    feeds.fill(key, &originals(&all)).await?;
     ties.sort_unstable_by(|a, b| b.cmp(a));
     let mut want = vec![newer];
     want.extend(&ties);
     want.push(older);
     check_eq(
-        feeds.page(key, None, 1_000).await?,
+        ids(feeds.page(key, at(None), 1_000).await?),
         want.clone(),
         "whole feed",
     )?;
@@ -145,7 +147,7 @@ async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
         let mut walked = Vec::new();
         let mut before = None;
         loop {
-            let page = feeds.page(key, before, limit).await?;
+            let page = ids(feeds.page(key, at(before), limit).await?);
             ensure!(page.len() <= limit, "page(limit {limit}) too long");
             let Some(last) = page.last().copied() else {
                 break;
@@ -158,25 +160,25 @@ async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
     }
     // Before the oldest of the ties: 39 ties (more than the slack) come first and are dropped.
     check_eq(
-        feeds.page(key, Some(ties[39]), 1).await?,
+        ids(feeds.page(key, at(Some(ties[39])), 1).await?),
         vec![older],
         "page(before the oldest tie, limit 1)",
     )?;
     check_eq(
-        feeds.page(key, Some(ties[20]), 5).await?,
+        ids(feeds.page(key, at(Some(ties[20])), 5).await?),
         ties[21..26].to_vec(),
         "page(before a middle tie)",
     )?;
     // An id of the same millisecond that is not in the feed.
     let absent = post_at(ms, [0; 10]);
     check_eq(
-        feeds.page(key, Some(absent), 10).await?,
+        ids(feeds.page(key, at(Some(absent)), 10).await?),
         vec![older],
         "page(before an absent id of the ties' millisecond, lowest bits)",
     )?;
     let absent = post_at(ms, [0xff; 10]);
     check_eq(
-        feeds.page(key, Some(absent), 100).await?,
+        ids(feeds.page(key, at(Some(absent)), 100).await?),
         want[1..].to_vec(),
         "page(before an absent id of the ties' millisecond, highest bits)",
     )?;
@@ -190,7 +192,7 @@ async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
         .exec_async(&mut redis)
         .await?;
     check_eq(
-        feeds.page(key, Some(ties[39]), 10).await?,
+        ids(feeds.page(key, at(Some(ties[39])), 10).await?),
         vec![older],
         "page() over a garbage member",
     )?;
@@ -202,7 +204,7 @@ async fn feeds_and_markers_expire() -> anyhow::Result<()> {
     let (feeds, mut redis) = feeds(6).await?;
     let filled = FeedKey::home(UserId::new());
     let (feed, ready) = (RedisFeeds::feed_key(filled), RedisFeeds::ready_key(filled));
-    feeds.fill(filled, &[PostId::new()]).await?;
+    feeds.fill(filled, &originals(&[PostId::new()])).await?;
     for name in [&feed, &ready] {
         let left = ttl(&mut redis, name).await?;
         ensure!(
@@ -221,7 +223,7 @@ async fn feeds_and_markers_expire() -> anyhow::Result<()> {
         .arg(10)
         .exec_async(&mut redis)
         .await?;
-    feeds.page(filled, None, 1).await?;
+    ids(feeds.page(filled, at(None), 1).await?);
     for name in [&feed, &ready] {
         let left = ttl(&mut redis, name).await?;
         ensure!(left > 10, "TTL of {name} not refreshed by page(): {left}");
@@ -230,7 +232,7 @@ async fn feeds_and_markers_expire() -> anyhow::Result<()> {
     // A feed that only ever received pushes expires too; pushes do not extend it.
     let pushed = FeedKey::home(UserId::new());
     let name = RedisFeeds::feed_key(pushed);
-    feeds.add(&[pushed], &[PostId::new()]).await?;
+    feeds.add(&[pushed], &originals(&[PostId::new()])).await?;
     let left = ttl(&mut redis, &name).await?;
     ensure!(left > 0, "TTL of {name} after add(): {left}");
     redis::cmd("EXPIRE")
@@ -238,7 +240,7 @@ async fn feeds_and_markers_expire() -> anyhow::Result<()> {
         .arg(10)
         .exec_async(&mut redis)
         .await?;
-    feeds.add(&[pushed], &[PostId::new()]).await?;
+    feeds.add(&[pushed], &originals(&[PostId::new()])).await?;
     let left = ttl(&mut redis, &name).await?;
     ensure!(
         (1..=10).contains(&left),
@@ -311,6 +313,7 @@ async fn deleted_posts_are_not_served_from_the_cache() -> anyhow::Result<()> {
     let deleted = Event::new(EventPayload::PostDeleted {
         post_id: post.id,
         author_id: author,
+        reposted_by: Vec::new(),
     });
     ensure!(
         cached.delete_post(post.id, &deleted).await?,
@@ -408,6 +411,7 @@ async fn a_redis_outage_degrades_the_post_cache_to_the_store() -> anyhow::Result
     let deleted = Event::new(EventPayload::PostDeleted {
         post_id: post.id,
         author_id: author,
+        reposted_by: Vec::new(),
     });
     ensure!(
         cached.delete_post(post.id, &deleted).await?,
@@ -423,7 +427,7 @@ async fn feeds_reconnect_after_the_connection_drops() -> anyhow::Result<()> {
     let (feeds, mut shared) = feeds(6).await?;
     let key = FeedKey::home(UserId::new());
     let post = PostId::new();
-    feeds.fill(key, &[post]).await?;
+    feeds.fill(key, &originals(&[post])).await?;
     let id: i64 = redis::cmd("CLIENT")
         .arg("ID")
         .query_async(&mut shared)
@@ -440,7 +444,7 @@ async fn feeds_reconnect_after_the_connection_drops() -> anyhow::Result<()> {
         Ok(feeds
             .page(key, None, 10)
             .await
-            .is_ok_and(|ids| ids == [post]))
+            .is_ok_and(|entries| ids(entries) == [post]))
     })
     .await?;
     ensure!(

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventId, PostId, Timestamp, UserId};
+use super::{EntryKey, EventId, PostId, Timestamp, UserId};
 
 /// `{"id", "type", "occurred_at", "data"}` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,13 @@ pub enum EventPayload {
         mentions: Vec<UserId>,
     },
     #[serde(rename = "post.deleted")]
-    PostDeleted { post_id: PostId, author_id: UserId },
+    PostDeleted {
+        post_id: PostId,
+        author_id: UserId,
+        /// Who had reposted it: their followers' feeds held it too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reposted_by: Vec<UserId>,
+    },
     #[serde(rename = "user.followed")]
     UserFollowed {
         follower_id: UserId,
@@ -60,12 +66,15 @@ pub enum EventPayload {
         post_id: PostId,
         author_id: UserId,
         user_id: UserId,
+        /// The repost's place in feeds.
+        entry: EntryKey,
     },
     #[serde(rename = "post.unreposted")]
     PostUnreposted {
         post_id: PostId,
         author_id: UserId,
         user_id: UserId,
+        entry: EntryKey,
     },
 }
 
@@ -151,7 +160,12 @@ impl Queue {
     pub fn routing_keys(self) -> &'static [&'static str] {
         match self {
             Queue::EmailWelcome | Queue::NetworkUsers => &["user.registered"],
-            Queue::FeedPosts => &["post.created", "post.deleted"],
+            Queue::FeedPosts => &[
+                "post.created",
+                "post.deleted",
+                "post.reposted",
+                "post.unreposted",
+            ],
             Queue::FeedFollows => &["user.followed", "user.unfollowed"],
             // Replies and mentions come with post.created.
             Queue::NotifyEvents => &[

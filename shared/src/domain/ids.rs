@@ -90,6 +90,17 @@ uuid_id!(
     /// A notification's id; its order is the notification list's order.
     NotificationId
 );
+uuid_id!(
+    /// A feed entry's key, its place in a feed: the post's id for the post itself, a key of
+    /// its own (minted when the repost was made) for a repost.
+    EntryKey
+);
+
+impl From<PostId> for EntryKey {
+    fn from(post: PostId) -> Self {
+        Self::from_uuid(post.as_uuid())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -12,10 +12,12 @@ mod time;
 mod user;
 
 pub use event::{Event, EventPayload, Queue};
-pub use ids::{EventId, NotificationId, PostId, UserId};
+pub use ids::{EntryKey, EventId, NotificationId, PostId, UserId};
 pub use notification::{NewNotification, Notification, NotificationKind};
 pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
-pub use post::{Mention, NewPost, Post, PostContent, PostStats, PostView, ReplyTo, ViewerState};
+pub use post::{
+    FeedEntry, Mention, NewPost, Post, PostContent, PostStats, PostView, ReplyTo, ViewerState,
+};
 pub use text::{DisplayName, Email, Login, Password, Username};
 pub use time::Timestamp;
 pub use user::{Credentials, NewUser, Profile, Relation, User, UserSummary};

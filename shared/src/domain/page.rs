@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use super::{NotificationId, PostId, Timestamp, UserId, ValidationError};
+use super::{EntryKey, NotificationId, PostId, Timestamp, UserId, ValidationError};
 
 /// Page size, 1..=100; never clamped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,20 @@ fn unwrap_text(raw: &str) -> Result<String, CursorError> {
 
 /// Post listings are ordered by post id, newest first.
 impl Cursor for PostId {
+    fn encode(&self) -> String {
+        wrap(&format!("p.{self}"))
+    }
+
+    fn decode(raw: &str) -> Result<Self, CursorError> {
+        let text = unwrap_text(raw)?;
+        let id = text.strip_prefix("p.").ok_or(CursorError)?;
+        id.parse().map_err(|_| CursorError)
+    }
+}
+
+/// Feeds are ordered by entry key, newest first. The text is a post id's (`p.`), so that a
+/// cursor issued before reposts existed still reads.
+impl Cursor for EntryKey {
     fn encode(&self) -> String {
         wrap(&format!("p.{self}"))
     }

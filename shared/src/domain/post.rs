@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PostId, Timestamp, UserId, UserSummary, ValidationError};
+use super::{EntryKey, PostId, Timestamp, UserId, UserSummary, ValidationError};
 
 /// 1..=280 characters (Unicode scalar values) after trimming; stored trimmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,6 +68,35 @@ pub struct Post {
     pub in_reply_to: Option<PostId>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<String>,
+}
+
+/// One entry of a feed: a post, brought in by its author (`via` none) or by a repost (`via` the
+/// reposter). A post has at most one entry per feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub key: EntryKey,
+    pub post: PostId,
+    pub via: Option<UserId>,
+}
+
+impl FeedEntry {
+    /// The post itself, in its author's place.
+    pub fn original(post: PostId) -> Self {
+        Self {
+            key: post.into(),
+            post,
+            via: None,
+        }
+    }
+
+    /// `post`, reposted by `by`, at the place `key`.
+    pub fn repost(key: EntryKey, post: PostId, by: UserId) -> Self {
+        Self {
+            key,
+            post,
+            via: Some(by),
+        }
+    }
 }
 
 /// A post's counts, exact once the write that changed them has answered.

@@ -258,7 +258,8 @@ impl From<PostView> for PostResponse {
     }
 }
 
-/// A feed item: the post view, and who brought the post into this feed by reposting it.
+/// A feed item: the post view, and who brought the post into this feed by reposting it (null
+/// when its author did).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedItem {
     #[serde(flatten)]
@@ -296,6 +297,19 @@ impl From<Page<PostView>> for FeedPage {
         let page = page.map(|view| FeedItem {
             post: view.into(),
             reposted_by: None,
+        });
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+impl From<Page<crate::services::FeedItem>> for FeedPage {
+    fn from(page: Page<crate::services::FeedItem>) -> Self {
+        let page = page.map(|item| FeedItem {
+            post: item.view.into(),
+            reposted_by: item.reposted_by.map(Into::into),
         });
         Self {
             items: page.items,

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Credentials, Event, Login, NewPost, NewUser, Post, PostId, PostStats, Relation, RelationCursor,
-    Timestamp, User, UserId, UserSummary, ViewerState,
+    Credentials, EntryKey, Event, FeedEntry, Login, NewPost, NewUser, Post, PostId, PostStats,
+    Relation, RelationCursor, Timestamp, User, UserId, UserSummary, ViewerState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -99,17 +99,29 @@ pub trait PostStore: Send + Sync + 'static {
 
     async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64>;
 
-    /// Ids of posts by any of `authors` that `reader`'s home feed shows, newest first, strictly
-    /// older than `before`: every post that replies to nothing, every post of `reader`, and the
-    /// replies to a post whose author is in `audience` (the reader and whom they follow).
-    async fn home_post_ids(
+    /// `reader`'s home feed from the source of truth, newest entry first, strictly before
+    /// `before`, from `authors` (all of the feed's, or some of them for a merge): their posts
+    /// that the feed shows (every post that replies to nothing, every post of `reader`, and the
+    /// replies to a post whose author is in `audience`, the reader and whom they follow), and
+    /// their reposts (not `reader`'s own) of posts the feed holds neither as themselves nor
+    /// through an earlier repost by someone in `audience`.
+    async fn home_feed(
         &self,
         reader: UserId,
         authors: &[UserId],
         audience: &[UserId],
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
-    ) -> anyhow::Result<Vec<PostId>>;
+    ) -> anyhow::Result<Vec<FeedEntry>>;
+
+    /// `author`'s user feed from the source of truth, newest entry first, strictly before
+    /// `before`: their posts (replies included) and their reposts of others' posts.
+    async fn user_feed(
+        &self,
+        author: UserId,
+        before: Option<EntryKey>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>>;
 
     /// Ids of posts tagged `tag` (lower case), newest first, strictly older than `before`.
     async fn post_ids_by_tag(
@@ -159,14 +171,19 @@ pub trait PostStore: Send + Sync + 'static {
         limit: usize,
     ) -> anyhow::Result<Vec<Relation>>;
 
-    /// `user` reposts `post` from `at` on, storing `event` only when the repost is new.
+    /// `user` reposts `post` from `at` on, at the feed place `entry`, storing `event` only when
+    /// the repost is new.
     async fn repost(
         &self,
         post: PostId,
         user: UserId,
+        entry: EntryKey,
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction>;
+
+    /// The feed place of `user`'s repost of `post`, if they repost it.
+    async fn repost_entry(&self, post: PostId, user: UserId) -> anyhow::Result<Option<EntryKey>>;
 
     /// `user` no longer reposts `post`, storing `event` only when a repost was removed.
     async fn unrepost(&self, post: PostId, user: UserId, event: &Event)

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Event, EventPayload, NewNotification, NotificationKind, PostId, Queue, UserId,
+    EntryKey, Event, EventPayload, FeedEntry, NewNotification, NotificationKind, PostId, Queue,
+    UserId,
 };
 use crate::ports::{
     ConsumeError, Consumer, FeedCache, FeedKey, Mail, Mailer, NotificationStore, PostStore,
@@ -161,7 +162,8 @@ impl FanoutConsumer {
             return Ok(()); // deleted before it was fanned out
         }
         let own = [FeedKey::home(author), FeedKey::user(author)];
-        self.feeds.add(&own, &[post_id]).await?;
+        let entry = [FeedEntry::original(post_id)];
+        self.feeds.add(&own, &entry).await?;
         if self.is_celebrity(author).await? {
             return Ok(()); // merged into followers' feeds at read time
         }
@@ -170,7 +172,7 @@ impl FanoutConsumer {
             Some(other) => Some(self.audience_of(other).await?),
             None => None,
         };
-        let audience = &audience;
+        let (audience, entry) = (&audience, &entry);
         let reached = self
             .for_followers(author, |keys| async move {
                 let keys: Vec<FeedKey> = match audience {
@@ -180,40 +182,84 @@ impl FanoutConsumer {
                         .collect(),
                     None => keys,
                 };
-                self.feeds.add(&keys, &[post_id]).await
+                self.feeds.add(&keys, entry).await
             })
             .await?;
         tracing::debug!(%post_id, followers = reached, "post fanned out");
         Ok(())
     }
 
-    async fn post_deleted(&self, post_id: PostId, author: UserId) -> anyhow::Result<()> {
+    /// Takes the post out of its author's feeds and their followers', and out of the feeds its
+    /// reposters brought it into.
+    async fn post_deleted(
+        &self,
+        post_id: PostId,
+        author: UserId,
+        reposted_by: &[UserId],
+    ) -> anyhow::Result<()> {
         let own = [FeedKey::home(author), FeedKey::user(author)];
         self.feeds.remove(&own, &[post_id]).await?;
-        // Celebrities too: the post may have been pushed before the author crossed the line.
-        self.for_followers(author, |keys| async move {
-            self.feeds.remove(&keys, &[post_id]).await
+        for user in std::iter::once(author).chain(reposted_by.iter().copied()) {
+            if user != author {
+                self.feeds
+                    .remove(&[FeedKey::user(user)], &[post_id])
+                    .await?;
+            }
+            // Celebrities too: the post may have been pushed before the author crossed the line.
+            self.for_followers(user, |keys| async move {
+                self.feeds.remove(&keys, &[post_id]).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A repost into the reposter's user feed and their followers' home feeds (not pushed for a
+    /// reposter above the threshold: merged at read time), unless it was undone meanwhile.
+    async fn reposted(&self, post: PostId, user: UserId, key: EntryKey) -> anyhow::Result<()> {
+        if self.posts.repost_entry(post, user).await? != Some(key) {
+            return Ok(()); // undone, or the post deleted, before it was fanned out
+        }
+        let entry = [FeedEntry::repost(key, post, user)];
+        self.feeds.add(&[FeedKey::user(user)], &entry).await?;
+        if self.is_celebrity(user).await? {
+            return Ok(());
+        }
+        let entry = &entry;
+        self.for_followers(
+            user,
+            |keys| async move { self.feeds.add(&keys, entry).await },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// An undone repost leaves the feeds it was pushed to; where the post came another way, it
+    /// stays.
+    async fn unreposted(&self, post: PostId, user: UserId, key: EntryKey) -> anyhow::Result<()> {
+        let entry = [FeedEntry::repost(key, post, user)];
+        self.feeds
+            .remove_entries(&[FeedKey::user(user)], &entry)
+            .await?;
+        let entry = &entry;
+        self.for_followers(user, |keys| async move {
+            self.feeds.remove_entries(&keys, entry).await
         })
         .await?;
         Ok(())
     }
 
-    async fn recent_posts(&self, author: UserId) -> anyhow::Result<Vec<PostId>> {
-        self.posts
-            .post_ids_by_authors(&[author], None, self.settings.cap)
-            .await
-    }
-
-    /// `author`'s recent posts that `reader`'s home feed shows (replies by the rule for them).
-    async fn recent_posts_for(
+    /// `author`'s recent entries that `reader`'s home feed shows: posts (replies by the rule
+    /// for them) and reposts.
+    async fn recent_entries_for(
         &self,
         reader: UserId,
         author: UserId,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         let mut audience = self.graph.following_ids(reader).await?;
         audience.push(reader);
         self.posts
-            .home_post_ids(reader, &[author], &audience, None, self.settings.cap)
+            .home_feed(reader, &[author], &audience, None, self.settings.cap)
             .await
     }
 
@@ -225,7 +271,7 @@ impl FanoutConsumer {
         {
             return Ok(());
         }
-        let recent = self.recent_posts_for(follower, followee).await?;
+        let recent = self.recent_entries_for(follower, followee).await?;
         self.feeds.add(&[FeedKey::home(follower)], &recent).await
     }
 
@@ -234,8 +280,15 @@ impl FanoutConsumer {
         if self.graph.is_following(follower, followee).await? {
             return Ok(()); // followed again since
         }
-        let recent = self.recent_posts(followee).await?;
-        self.feeds.remove(&[FeedKey::home(follower)], &recent).await
+        // The followee's posts and the entries of their reposts; a post that came another way
+        // (someone else the follower follows reposted it) stays.
+        let recent = self
+            .posts
+            .user_feed(followee, None, self.settings.cap)
+            .await?;
+        self.feeds
+            .remove_entries(&[FeedKey::home(follower)], &recent)
+            .await
     }
 }
 
@@ -256,9 +309,23 @@ impl Consumer for FanoutConsumer {
                 reply_to_author,
                 ..
             } => self.post_created(post_id, author_id, reply_to_author).await,
-            EventPayload::PostDeleted { post_id, author_id } => {
-                self.post_deleted(post_id, author_id).await
-            }
+            EventPayload::PostDeleted {
+                post_id,
+                author_id,
+                ref reposted_by,
+            } => self.post_deleted(post_id, author_id, reposted_by).await,
+            EventPayload::PostReposted {
+                post_id,
+                user_id,
+                entry,
+                ..
+            } => self.reposted(post_id, user_id, entry).await,
+            EventPayload::PostUnreposted {
+                post_id,
+                user_id,
+                entry,
+                ..
+            } => self.unreposted(post_id, user_id, entry).await,
             EventPayload::UserFollowed {
                 follower_id,
                 followee_id,
@@ -267,10 +334,7 @@ impl Consumer for FanoutConsumer {
                 follower_id,
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
-            EventPayload::UserRegistered { .. }
-            | EventPayload::PostLiked { .. }
-            | EventPayload::PostReposted { .. }
-            | EventPayload::PostUnreposted { .. } => {
+            EventPayload::UserRegistered { .. } | EventPayload::PostLiked { .. } => {
                 return Err(wrong_queue(self.queue, event));
             }
         };
@@ -308,6 +372,7 @@ impl NotifyConsumer {
                 post_id,
                 author_id,
                 user_id,
+                ..
             } => NewNotification::of(Repost, *author_id, *user_id, Some(*post_id), at)
                 .into_iter()
                 .collect(),
@@ -424,6 +489,7 @@ mod tests {
             post_id,
             author_id: ann,
             user_id: bob,
+            entry: EntryKey::new(),
         };
         assert_eq!(kinds(reposted), [(NotificationKind::Repost, ann, bob)]);
         let follow = EventPayload::UserFollowed {

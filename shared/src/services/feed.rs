@@ -1,8 +1,16 @@
 //! Reading feeds: from the cache when it holds them, rebuilt from the source of truth when it
-//! does not, and from the source alone when the cache fails. Hybrid fan-out: posts of authors
-//! with many followers are not pushed; they are merged in here.
+//! does not, and from the source alone when the cache fails. Hybrid fan-out: posts and reposts
+//! of authors with many followers are not pushed; they are merged in here.
+//!
+//! A feed is a list of entries, newest first: a post in its author's place, or a post in the
+//! place where someone the reader follows reposted it, with that reposter. A post is in a feed
+//! at most once.
 
-use crate::domain::{Cursor, Limit, Page, PostId, PostView, UserId, Username};
+use std::collections::{HashMap, HashSet};
+
+use crate::domain::{
+    Cursor, EntryKey, FeedEntry, Limit, Page, PostView, UserId, UserSummary, Username,
+};
 use crate::ports::FeedKey;
 
 use super::{Context, ServiceResult};
@@ -22,6 +30,8 @@ impl Feed {
         }
     }
 
+    /// The users whose posts and reposts the feed holds: the reader and whom they follow, or
+    /// the author.
     async fn authors(self, ctx: &Context) -> anyhow::Result<Vec<UserId>> {
         match self {
             Feed::Home(user) => {
@@ -33,39 +43,40 @@ impl Feed {
         }
     }
 
-    /// Ids from the source of truth: `who` is [`Feed::authors`]. A home feed shows a reply only
-    /// to readers who follow (or are) the author of the post it answers.
-    async fn source_ids(
+    /// Entries from the source of truth: `who` is [`Feed::authors`].
+    async fn source(
         self,
         ctx: &Context,
         who: &[UserId],
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         let posts = ctx.posts()?;
         match self {
-            Feed::Home(reader) => posts.home_post_ids(reader, who, who, before, limit).await,
-            Feed::User(_) => posts.post_ids_by_authors(who, before, limit).await,
-        }
-    }
-
-    fn reader(self) -> Option<UserId> {
-        match self {
-            Feed::Home(reader) => Some(reader),
-            Feed::User(_) => None,
+            Feed::Home(reader) => posts.home_feed(reader, who, who, before, limit).await,
+            Feed::User(author) => posts.user_feed(author, before, limit).await,
         }
     }
 }
 
-/// The caller's home feed: own posts and followees' posts, newest first.
+/// A feed item: a post as the reader sees it, and who reposted it into this feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    pub view: PostView,
+    pub reposted_by: Option<UserSummary>,
+    /// Its place in the feed (the cursor of a page ending with it).
+    pub key: EntryKey,
+}
+
+/// The caller's home feed: own posts, followees' posts and their reposts, newest first.
 #[tracing::instrument(skip(ctx, cursor))]
 pub async fn home_feed(
     ctx: &Context,
     user: UserId,
     cursor: Option<&str>,
     limit: Limit,
-) -> ServiceResult<Page<PostView>> {
-    let before = cursor.map(PostId::decode).transpose()?;
+) -> ServiceResult<Page<FeedItem>> {
+    let before = cursor.map(EntryKey::decode).transpose()?;
     let celebrities = ctx
         .graph()?
         .followees_with_min_followers(user, ctx.feed.celebrity_threshold)
@@ -81,111 +92,162 @@ pub async fn home_feed(
     .await
 }
 
-/// One author's posts (replies included), newest first, as `reader` sees them.
+/// One author's posts (replies included) and reposts, newest first, as `reader` sees them.
 pub async fn user_feed(
     ctx: &Context,
     username: &Username,
     cursor: Option<&str>,
     limit: Limit,
     reader: Option<UserId>,
-) -> ServiceResult<Page<PostView>> {
-    let before = cursor.map(PostId::decode).transpose()?;
+) -> ServiceResult<Page<FeedItem>> {
+    let before = cursor.map(EntryKey::decode).transpose()?;
     let author = super::follow::find_user(ctx, username).await?;
     page(ctx, Feed::User(author.id), &[], before, limit, reader).await
 }
 
-/// Posts deleted after their id was read are skipped; the loop fetches on until the page is
-/// full or the feed is exhausted, so that `next_cursor` is null exactly at the end.
+/// Posts deleted after their entry was read are skipped, and a post met twice (pushed both as
+/// itself and through a repost) is shown once; the loop fetches on until the page is full or
+/// the feed is exhausted, so that `next_cursor` is null exactly at the end.
 async fn page(
     ctx: &Context,
     feed: Feed,
     merged_authors: &[UserId],
-    mut before: Option<PostId>,
+    mut before: Option<EntryKey>,
     limit: Limit,
     reader: Option<UserId>,
-) -> ServiceResult<Page<PostView>> {
+) -> ServiceResult<Page<FeedItem>> {
     let want = limit.probe();
-    let mut posts = Vec::with_capacity(want);
+    let mut items: Vec<FeedItem> = Vec::with_capacity(want);
+    let mut seen = HashSet::new();
     // Each round moves `before` strictly older, so the loop ends; the bound is a backstop.
     for _ in 0..16 {
-        let missing = want - posts.len();
-        let ids = merged_ids(ctx, feed, merged_authors, before, missing).await?;
-        let exhausted = ids.len() < missing;
-        before = ids.last().copied().or(before);
-        posts.extend(super::posts::views_of(ctx, &ids, reader).await?);
-        if posts.len() >= want || exhausted {
+        let missing = want - items.len();
+        let entries = merged_entries(ctx, feed, merged_authors, before, missing).await?;
+        let exhausted = entries.len() < missing;
+        before = entries.last().map(|entry| entry.key).or(before);
+        let fresh: Vec<FeedEntry> = entries
+            .into_iter()
+            .filter(|entry| seen.insert(entry.post))
+            .collect();
+        items.extend(hydrate(ctx, &fresh, reader).await?);
+        if items.len() >= want || exhausted {
             break;
         }
     }
-    Ok(Page::from_probe(posts, limit, |view| view.post.id.encode()))
+    Ok(Page::from_probe(items, limit, |item| item.key.encode()))
 }
 
-async fn merged_ids(
+async fn merged_entries(
     ctx: &Context,
     feed: Feed,
     merged_authors: &[UserId],
-    before: Option<PostId>,
+    before: Option<EntryKey>,
     limit: usize,
-) -> anyhow::Result<Vec<PostId>> {
-    let mut ids = feed_ids(ctx, feed, before, limit).await?;
-    if let (false, Some(reader)) = (merged_authors.is_empty(), feed.reader()) {
+) -> anyhow::Result<Vec<FeedEntry>> {
+    let mut entries = feed_entries(ctx, feed, before, limit).await?;
+    if let (false, Feed::Home(reader)) = (merged_authors.is_empty(), feed) {
         let audience = feed.authors(ctx).await?;
         let extra = ctx
             .posts()?
-            .home_post_ids(reader, merged_authors, &audience, before, limit)
+            .home_feed(reader, merged_authors, &audience, before, limit)
             .await?;
-        ids.extend(extra);
-        ids.sort_unstable_by(|a, b| b.cmp(a));
-        ids.dedup();
-        ids.truncate(limit);
+        entries.extend(extra);
+        entries.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.key));
+        entries.dedup_by_key(|entry| entry.key);
+        entries.truncate(limit);
     }
-    Ok(ids)
+    Ok(entries)
 }
 
-/// Ids from the cache, falling back to the source of truth when the cache fails.
-async fn feed_ids(
+/// Entries from the cache, falling back to the source of truth when the cache fails.
+async fn feed_entries(
     ctx: &Context,
     feed: Feed,
-    before: Option<PostId>,
+    before: Option<EntryKey>,
     limit: usize,
-) -> anyhow::Result<Vec<PostId>> {
-    match cached_ids(ctx, feed, before, limit).await {
-        Ok(ids) => Ok(ids),
+) -> anyhow::Result<Vec<FeedEntry>> {
+    match cached_entries(ctx, feed, before, limit).await {
+        Ok(entries) => Ok(entries),
         Err(err) => {
             tracing::warn!(error = %err, cache = ctx.feeds()?.name(), "feed cache failed; reading the source of truth");
             let authors = feed.authors(ctx).await?;
-            feed.source_ids(ctx, &authors, before, limit).await
+            feed.source(ctx, &authors, before, limit).await
         }
     }
 }
 
-async fn cached_ids(
+async fn cached_entries(
     ctx: &Context,
     feed: Feed,
-    before: Option<PostId>,
+    before: Option<EntryKey>,
     limit: usize,
-) -> anyhow::Result<Vec<PostId>> {
+) -> anyhow::Result<Vec<FeedEntry>> {
     let key = feed.key();
     let mut authors = None;
-    let mut ids = match ctx.feeds()?.ready_page(key, before, limit).await? {
-        Some(ids) => ids,
+    let mut entries = match ctx.feeds()?.ready_page(key, before, limit).await? {
+        Some(entries) => entries,
         None => {
             let who = feed.authors(ctx).await?;
-            let recent = feed.source_ids(ctx, &who, None, ctx.feed.cap).await?;
+            let recent = feed.source(ctx, &who, None, ctx.feed.cap).await?;
             ctx.feeds()?.fill(key, &recent).await?;
             authors = Some(who);
             ctx.feeds()?.page(key, before, limit).await?
         }
     };
-    if ids.len() < limit {
+    if entries.len() < limit {
         // The cache is capped: what it does not hold may still exist further back.
         let who = match authors {
             Some(who) => who,
             None => feed.authors(ctx).await?,
         };
-        let after = ids.last().copied().or(before);
-        let older = feed.source_ids(ctx, &who, after, limit - ids.len()).await?;
-        ids.extend(older);
+        let after = entries.last().map(|entry| entry.key).or(before);
+        let older = feed.source(ctx, &who, after, limit - entries.len()).await?;
+        entries.extend(older);
     }
-    Ok(ids)
+    Ok(entries)
+}
+
+/// The items of `entries`, in order: one look-up for the posts, one for their counts, one for
+/// the reposters.
+async fn hydrate(
+    ctx: &Context,
+    entries: &[FeedEntry],
+    reader: Option<UserId>,
+) -> anyhow::Result<Vec<FeedItem>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<_> = entries.iter().map(|entry| entry.post).collect();
+    let mut views: HashMap<_, PostView> = super::posts::views_of(ctx, &ids, reader)
+        .await?
+        .into_iter()
+        .map(|view| (view.post.id, view))
+        .collect();
+    let reposters: Vec<UserId> = entries.iter().filter_map(|entry| entry.via).collect();
+    let summaries: HashMap<UserId, UserSummary> = if reposters.is_empty() {
+        HashMap::new()
+    } else {
+        ctx.users()?
+            .summaries(&reposters)
+            .await?
+            .into_iter()
+            .map(|summary| (summary.id, summary))
+            .collect()
+    };
+    Ok(entries
+        .iter()
+        .filter_map(|entry| {
+            let view = views.remove(&entry.post)?;
+            let reposted_by = match entry.via {
+                // A reposter gone since (an erased account) no longer brings the post.
+                Some(via) => Some(summaries.get(&via)?.clone()),
+                None => None,
+            };
+            Some(FeedItem {
+                view,
+                reposted_by,
+                key: entry.key,
+            })
+        })
+        .collect())
 }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use crate::domain::markup::normalize_tag;
 use crate::domain::{
-    Cursor as _, Event, EventPayload, Limit, Page, PostId, PostView, Relation, RelationCursor,
-    Timestamp, UserId, UserSummary, ValidationError,
+    Cursor as _, EntryKey, Event, EventPayload, Limit, Page, PostId, PostView, Relation,
+    RelationCursor, Timestamp, UserId, UserSummary, ValidationError,
 };
 use crate::ports::Reaction;
 
@@ -58,14 +58,16 @@ pub async fn unlike(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> 
 pub async fn repost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     ctx.acting_user(me).await?;
     let post = find_post(ctx, id).await?;
+    let entry = EntryKey::new();
     let event = Event::new(EventPayload::PostReposted {
         post_id: post.id,
         author_id: post.author.id,
         user_id: me,
+        entry,
     });
     match ctx
         .posts()?
-        .repost(id, me, Timestamp::now(), &event)
+        .repost(id, me, entry, Timestamp::now(), &event)
         .await?
     {
         Reaction::Changed => {
@@ -82,10 +84,14 @@ pub async fn repost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> 
 pub async fn unrepost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     ctx.acting_user(me).await?;
     let post = find_post(ctx, id).await?;
+    let Some(entry) = ctx.posts()?.repost_entry(id, me).await? else {
+        return Ok(()); // not reposted: nothing to undo
+    };
     let event = Event::new(EventPayload::PostUnreposted {
         post_id: post.id,
         author_id: post.author.id,
         user_id: me,
+        entry,
     });
     match ctx.posts()?.unrepost(id, me, &event).await? {
         Reaction::Changed => {

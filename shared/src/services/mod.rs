@@ -24,7 +24,7 @@ pub use consumers::{
     EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, NotifyConsumer, welcome_mail,
 };
 pub use error::{ErrorCode, ServiceError, ServiceResult};
-pub use feed::{home_feed, user_feed};
+pub use feed::{FeedItem, home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
 pub use interact::{
     Thread, context, like, likers, replies, repost, reposters, tag_posts, unlike, unrepost,

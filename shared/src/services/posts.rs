@@ -13,6 +13,10 @@ use super::{Context, ServiceError, ServiceResult};
 
 const POST_NOT_FOUND: ServiceError = ServiceError::NotFound("post not found");
 
+/// The most reposters a deletion names in its event (so that it stays a small message); feeds
+/// that reposts beyond them brought the post into skip it as deleted when they are read.
+const REPOSTERS_READ: usize = 1_000;
+
 /// A post to write: its content and the post it answers, if any.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -105,9 +109,18 @@ pub async fn delete_post(ctx: &Context, me: UserId, id: PostId) -> ServiceResult
     if post.author.id != me {
         return Err(ServiceError::Forbidden("only the author may delete a post"));
     }
+    // Whoever reposted it brought it into their followers' feeds: those entries go too.
+    let reposted_by = ctx
+        .posts()?
+        .reposters(post.id, None, REPOSTERS_READ)
+        .await?
+        .into_iter()
+        .map(|repost| repost.user)
+        .collect();
     let event = Event::new(EventPayload::PostDeleted {
         post_id: post.id,
         author_id: me,
+        reposted_by,
     });
     // A concurrent delete may have won the race: the post is gone either way.
     ctx.posts()?.delete_post(post.id, &event).await?;

@@ -131,6 +131,7 @@ mod tests {
         let event = Event::new(EventPayload::PostDeleted {
             post_id: PostId::new(),
             author_id: UserId::new(),
+            reposted_by: Vec::new(),
         });
         let outbox = Arc::new(OneEvent {
             entry: Mutex::new(Some(OutboxEntry { event, attempts })),

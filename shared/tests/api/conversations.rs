@@ -490,3 +490,132 @@ async fn notifications_for_each_action(backend: Backend) -> anyhow::Result<()> {
     app.get("/notifications", None).await?.problem(401)?;
     Ok(())
 }
+
+#[tokio::test]
+async fn reposts_in_feeds_embedded() -> anyhow::Result<()> {
+    reposts_in_feeds(Backend::Embedded).await
+}
+
+#[tokio::test]
+async fn reposts_in_feeds_on_real_services() -> anyhow::Result<()> {
+    reposts_in_feeds(Backend::RealServices).await
+}
+
+/// `(post id, reposted_by username)` of each item of a feed, newest first.
+async fn items(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let items = app.all_pages(path, token, 2).await?;
+    Ok(items
+        .iter()
+        .map(|item| {
+            (
+                item["id"].as_str().unwrap_or_default().to_owned(),
+                item["reposted_by"]["username"].as_str().map(str::to_owned),
+            )
+        })
+        .collect())
+}
+
+async fn repost_as(app: &TestApp, post: &str, token: &str) -> anyhow::Result<()> {
+    app.send(
+        Method::PUT,
+        &format!("/posts/{post}/repost"),
+        Some(token),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    Ok(())
+}
+
+async fn reposts_in_feeds(backend: Backend) -> anyhow::Result<()> {
+    let mut app = TestApp::spawn_on(backend, &[]).await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let cat = app.user("cat").await?;
+    let dan = app.user("dan").await?;
+    app.follow(&cat, "bob").await?.ok(204)?; // cat sees ann's post only through bob
+    app.follow(&dan, "ann").await?.ok(204)?;
+    app.follow(&dan, "bob").await?.ok(204)?; // dan sees it as itself
+    let post = app.post(&ann, "worth sharing").await?;
+    let own = app.post(&bob, "bob's own").await?;
+    repost_as(&app, &post, &bob).await?;
+    repost_as(&app, &post, &bob).await?;
+    let via_bob = (post.clone(), Some("bob".to_owned()));
+    let by_bob = (own.clone(), None);
+    eventually("the repost reaches cat", || async {
+        Ok(items(&app, "/feed", Some(&cat)).await? == vec![via_bob.clone(), by_bob.clone()])
+    })
+    .await?;
+    assert_eq!(
+        items(&app, "/users/bob/posts", None).await?,
+        vec![via_bob.clone(), by_bob.clone()],
+        "bob's user feed holds his repost"
+    );
+    let dan_feed = items(&app, "/feed", Some(&dan)).await?;
+    assert_eq!(
+        dan_feed
+            .iter()
+            .filter(|(id, _)| *id == post)
+            .collect::<Vec<_>>(),
+        [&(post.clone(), None)],
+        "dan follows ann: the post is there once, as itself"
+    );
+    if backend == Backend::Embedded {
+        // The feeds are rebuilt from the source of truth after a restart: the same entries.
+        app.restart().await?;
+        assert_eq!(
+            items(&app, "/feed", Some(&cat)).await?,
+            vec![via_bob.clone(), by_bob.clone()],
+            "cat's feed rebuilt"
+        );
+    }
+
+    // Undone: the entry it added goes, the post stays where it came as itself.
+    app.send(
+        Method::DELETE,
+        &format!("/posts/{post}/repost"),
+        Some(&bob),
+        None,
+    )
+    .await?
+    .ok(204)?;
+    eventually("the undone repost leaves cat's feed", || async {
+        Ok(items(&app, "/feed", Some(&cat)).await? == vec![by_bob.clone()])
+    })
+    .await?;
+    assert_eq!(
+        items(&app, "/users/bob/posts", None).await?,
+        vec![by_bob.clone()]
+    );
+    assert!(
+        items(&app, "/feed", Some(&dan))
+            .await?
+            .contains(&(post.clone(), None))
+    );
+
+    // Reposted again, then deleted: gone from every feed.
+    repost_as(&app, &post, &bob).await?;
+    eventually("the repost is back", || async {
+        Ok(items(&app, "/feed", Some(&cat)).await?.contains(&via_bob))
+    })
+    .await?;
+    app.send(Method::DELETE, &format!("/posts/{post}"), Some(&ann), None)
+        .await?
+        .ok(204)?;
+    eventually("the deleted post leaves every feed", || async {
+        Ok(
+            items(&app, "/feed", Some(&cat)).await? == vec![by_bob.clone()]
+                && items(&app, "/users/bob/posts", None).await? == vec![by_bob.clone()]
+                && !items(&app, "/feed", Some(&dan))
+                    .await?
+                    .iter()
+                    .any(|(id, _)| *id == post),
+        )
+    })
+    .await?;
+    Ok(())
+}

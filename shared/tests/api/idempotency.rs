@@ -54,7 +54,10 @@ async fn the_same_event_twice_adds_one_feed_entry() -> anyhow::Result<()> {
         .feeds()?
         .page(FeedKey::home(bob_id), None, 100)
         .await?;
-    assert_eq!(cached.iter().filter(|id| **id == post_id).count(), 1);
+    assert_eq!(
+        cached.iter().filter(|entry| entry.post == post_id).count(),
+        1
+    );
     let ids = app.feed_ids("/feed", Some(&bob)).await?;
     assert_eq!(ids.iter().filter(|id| **id == post).count(), 1);
     assert_eq!(ids.len(), 1);
@@ -126,6 +129,8 @@ async fn conversation_events_twice_notify_once() -> anyhow::Result<()> {
             post_id: post,
             author_id: ann_id,
             user_id: bob_id,
+            // Not the repost's own place: the fan-out takes it for an undone repost.
+            entry: rookery::domain::EntryKey::new(),
         },
         EventPayload::UserFollowed {
             follower_id: bob_id,

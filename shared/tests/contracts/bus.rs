@@ -105,7 +105,11 @@ fn registered() -> Event {
 fn post_event(deleted: bool) -> Event {
     let (post_id, author_id) = (PostId::new(), UserId::new());
     Event::new(if deleted {
-        EventPayload::PostDeleted { post_id, author_id }
+        EventPayload::PostDeleted {
+            post_id,
+            author_id,
+            reposted_by: Vec::new(),
+        }
     } else {
         EventPayload::post_created(post_id, author_id)
     })

@@ -4,8 +4,8 @@
 
 use anyhow::{bail, ensure};
 use rookery::domain::{
-    Event, EventPayload, Mention, NewPost, PostId, PostStats, RelationCursor, ReplyTo, Timestamp,
-    UserId, ViewerState,
+    EntryKey, Event, EventPayload, FeedEntry, Mention, NewPost, PostId, PostStats, RelationCursor,
+    ReplyTo, Timestamp, UserId, ViewerState,
 };
 use rookery::ports::{CreatePostError, Outbox, PostStore, Reaction, StatsRow, UserStore};
 
@@ -41,6 +41,20 @@ async fn stats_of(
         [row] => Ok(*row),
         rows => bail!("stats({id}) gave {} rows", rows.len()),
     }
+}
+
+/// The posts of feed entries that are all originals (their key is their post's id).
+fn originals(entries: Vec<FeedEntry>) -> anyhow::Result<Vec<PostId>> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            ensure!(
+                entry == FeedEntry::original(entry.post),
+                "not an original: {entry:?}"
+            );
+            Ok(entry.post)
+        })
+        .collect()
 }
 
 fn counts(replies: u64, likes: u64) -> PostStats {
@@ -365,26 +379,32 @@ pub async fn home_feed_rule_for_replies(
     let own_reply = create(reader.id, Some((stranger_post, stranger.id))).await?;
     let audience = [reader.id, friend.id];
     check_eq(
-        posts
-            .home_post_ids(reader.id, &audience, &audience, None, 100)
-            .await?,
+        originals(
+            posts
+                .home_feed(reader.id, &audience, &audience, None, 100)
+                .await?,
+        )?,
         vec![own_reply, to_reader, to_friend, reader_post, friend_post],
-        "home_post_ids: replies to strangers left out",
+        "home_feed: replies to strangers left out",
     )?;
     check_eq(
-        posts
-            .home_post_ids(reader.id, &audience, &audience, Some(to_reader), 2)
-            .await?,
+        originals(
+            posts
+                .home_feed(reader.id, &audience, &audience, Some(to_reader.into()), 2)
+                .await?,
+        )?,
         vec![to_friend, reader_post],
-        "home_post_ids: before and limit",
+        "home_feed: before and limit",
     )?;
     // Hybrid fan-out merges one author at a time, with the reader's whole audience.
     check_eq(
-        posts
-            .home_post_ids(reader.id, &[friend.id], &audience, None, 100)
-            .await?,
+        originals(
+            posts
+                .home_feed(reader.id, &[friend.id], &audience, None, 100)
+                .await?,
+        )?,
         vec![to_reader, to_friend, friend_post],
-        "home_post_ids of one author",
+        "home_feed of one author",
     )?;
     check_eq(
         posts.post_ids_by_authors(&[friend.id], None, 100).await?,
@@ -437,6 +457,7 @@ pub async fn reposts_and_counts(
             post_id: post.id,
             author_id: ann.id,
             user_id: user,
+            entry: EntryKey::new(),
         })
     };
     let undone = |user: UserId| {
@@ -444,6 +465,7 @@ pub async fn reposts_and_counts(
             post_id: post.id,
             author_id: ann.id,
             user_id: user,
+            entry: EntryKey::new(),
         })
     };
     let (t0, t1) = (
@@ -451,15 +473,23 @@ pub async fn reposts_and_counts(
         Timestamp::from_millis(1_800_000_002_000),
     );
     let first = reposted(bob.id);
+    let bob_entry = EntryKey::new();
     check_eq(
-        posts.repost(post.id, bob.id, t0, &first).await?,
+        posts.repost(post.id, bob.id, bob_entry, t0, &first).await?,
         Reaction::Changed,
         "a repost",
     )?;
     ensure_pending(outbox, &first, "repost()").await?;
+    check_eq(
+        posts.repost_entry(post.id, bob.id).await?,
+        Some(bob_entry),
+        "repost_entry after a repost",
+    )?;
     let again = reposted(bob.id);
     check_eq(
-        posts.repost(post.id, bob.id, t1, &again).await?,
+        posts
+            .repost(post.id, bob.id, EntryKey::new(), t1, &again)
+            .await?,
         Reaction::Unchanged,
         "a second repost",
     )?;
@@ -469,13 +499,21 @@ pub async fn reposts_and_counts(
     );
     // One's own post may be reposted.
     check_eq(
-        posts.repost(post.id, ann.id, t1, &reposted(ann.id)).await?,
+        posts
+            .repost(post.id, ann.id, EntryKey::new(), t1, &reposted(ann.id))
+            .await?,
         Reaction::Changed,
         "a repost of one's own post",
     )?;
     check_eq(
         posts
-            .repost(PostId::new(), bob.id, t1, &reposted(bob.id))
+            .repost(
+                PostId::new(),
+                bob.id,
+                EntryKey::new(),
+                t1,
+                &reposted(bob.id),
+            )
             .await?,
         Reaction::NoSuchPost,
         "a repost of an unknown post",
@@ -556,6 +594,100 @@ pub async fn reposts_and_counts(
         posts.reposters(post.id, None, 10).await?,
         vec![],
         "reposters of a deleted post",
+    )?;
+    Ok(())
+}
+
+/// Feeds from the source of truth with reposts: a repost brings a post in at the repost's
+/// place, once, unless the feed holds it as itself; the reader's own reposts stay out of their
+/// home feed; a user feed holds its author's reposts of others' posts.
+pub async fn feeds_with_reposts(
+    users: &dyn UserStore,
+    posts: &dyn PostStore,
+) -> anyhow::Result<()> {
+    let reader = fresh_user(users, "Dee").await?;
+    let (a, b, stranger) = (
+        fresh_user(users, "Eli").await?,
+        fresh_user(users, "Fay").await?,
+        fresh_user(users, "Gus").await?,
+    );
+    let post = |author: UserId| async move {
+        let (new, event) = post_draft(author, "a post")?;
+        posts.create_post(&new, &event).await?;
+        Ok::<_, anyhow::Error>(new.id)
+    };
+    let repost = |user: UserId, post_id: PostId, author: UserId| async move {
+        let entry = EntryKey::new();
+        let event = Event::new(EventPayload::PostReposted {
+            post_id,
+            author_id: author,
+            user_id: user,
+            entry,
+        });
+        let done = posts
+            .repost(post_id, user, entry, Timestamp::now(), &event)
+            .await?;
+        ensure!(done == Reaction::Changed, "repost: {done:?}");
+        Ok::<_, anyhow::Error>(FeedEntry::repost(entry, post_id, user))
+    };
+    let by_stranger = post(stranger.id).await?;
+    let by_a = post(a.id).await?;
+    let a_reposts_stranger = repost(a.id, by_stranger, stranger.id).await?;
+    repost(b.id, by_stranger, stranger.id).await?; // later than a's: adds nothing
+    repost(b.id, by_a, a.id).await?; // a's post is there as itself: adds nothing
+    repost(reader.id, by_stranger, stranger.id).await?; // the reader's own: not in their feed
+    let a_reposts_own = repost(a.id, by_a, a.id).await?;
+    let audience = [reader.id, a.id, b.id];
+    let home = posts
+        .home_feed(reader.id, &audience, &audience, None, 100)
+        .await?;
+    check_eq(
+        home.clone(),
+        vec![a_reposts_stranger, FeedEntry::original(by_a)],
+        "home_feed with reposts",
+    )?;
+    check_eq(
+        posts
+            .home_feed(
+                reader.id,
+                &audience,
+                &audience,
+                Some(a_reposts_stranger.key),
+                100,
+            )
+            .await?,
+        vec![FeedEntry::original(by_a)],
+        "home_feed before the repost",
+    )?;
+    // Merging b's entries alone still knows that a reposted it first and that a's post is there.
+    check_eq(
+        posts
+            .home_feed(reader.id, &[b.id], &audience, None, 100)
+            .await?,
+        vec![],
+        "home_feed of one reposter",
+    )?;
+    check_eq(
+        posts.user_feed(a.id, None, 100).await?,
+        vec![a_reposts_stranger, FeedEntry::original(by_a)],
+        "user_feed: a's post and a's repost of another's (not of a's own)",
+    )?;
+    ensure!(a_reposts_own.key > a_reposts_stranger.key);
+    // Without a's repost (undone), b's brings the post in.
+    let undo = Event::new(EventPayload::PostUnreposted {
+        post_id: by_stranger,
+        author_id: stranger.id,
+        user_id: a.id,
+        entry: a_reposts_stranger.key,
+    });
+    posts.unrepost(by_stranger, a.id, &undo).await?;
+    let home = posts
+        .home_feed(reader.id, &audience, &audience, None, 100)
+        .await?;
+    check_eq(
+        home.iter().map(|e| (e.post, e.via)).collect::<Vec<_>>(),
+        vec![(by_stranger, Some(b.id)), (by_a, None)],
+        "home_feed after the first repost was undone",
     )?;
     Ok(())
 }

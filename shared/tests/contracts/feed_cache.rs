@@ -6,10 +6,25 @@ use std::sync::Arc;
 use futures::FutureExt as _;
 
 use anyhow::ensure;
-use rookery::domain::{PostId, UserId};
+use rookery::domain::{EntryKey, FeedEntry, PostId, UserId};
 use rookery::ports::{FeedCache, FeedKey};
 
 use super::check_eq;
+
+/// Posts in their authors' places.
+pub fn originals(posts: &[PostId]) -> Vec<FeedEntry> {
+    posts.iter().copied().map(FeedEntry::original).collect()
+}
+
+/// The posts of a page.
+pub fn ids(entries: Vec<FeedEntry>) -> Vec<PostId> {
+    entries.into_iter().map(|entry| entry.post).collect()
+}
+
+/// A post's own place, as a page bound.
+pub fn at(before: Option<PostId>) -> Option<EntryKey> {
+    before.map(EntryKey::from)
+}
 
 /// Runs every check against `cache`, whose feeds hold at most `cap` entries (`cap >= 6`).
 /// Every check uses keys of freshly minted users, so the cache may hold other feeds.
@@ -64,6 +79,11 @@ pub async fn feed_cache(cache: Arc<dyn FeedCache>, cap: usize) -> anyhow::Result
                 "ready_page_is_page_of_a_ready_feed_only",
                 ready_page_is_page_of_a_ready_feed_only(cache).boxed_local(),
             ),
+            (
+                "a_post_is_in_a_feed_once_and_an_undone_repost_takes_only_its_entry",
+                a_post_is_in_a_feed_once_and_an_undone_repost_takes_only_its_entry(cache)
+                    .boxed_local(),
+            ),
         ],
     )
     .await
@@ -89,7 +109,7 @@ fn newest_first(posts: &[PostId]) -> Vec<PostId> {
 
 /// The whole feed (a page far larger than any cap used here).
 async fn everything(cache: &dyn FeedCache, key: FeedKey) -> anyhow::Result<Vec<PostId>> {
-    cache.page(key, None, 10_000).await
+    cache.page(key, None, 10_000).await.map(ids)
 }
 
 async fn unknown_feed_is_not_ready_and_empty(cache: &dyn FeedCache) -> anyhow::Result<()> {
@@ -112,12 +132,12 @@ async fn unknown_feed_is_not_ready_and_empty(cache: &dyn FeedCache) -> anyhow::R
 async fn pushes_alone_do_not_make_a_feed_ready(cache: &dyn FeedCache) -> anyhow::Result<()> {
     let key = FeedKey::home(UserId::new());
     let posts = fresh_posts(2)?;
-    cache.add(&[key], &posts[..1]).await?;
+    cache.add(&[key], &originals(&posts[..1])).await?;
     ensure!(
         !cache.is_ready(key).await?,
         "add() made a never-filled feed ready"
     );
-    cache.add(&[key], &posts[1..]).await?;
+    cache.add(&[key], &originals(&posts[1..])).await?;
     ensure!(!cache.is_ready(key).await?, "a second add() made it ready");
     cache.remove(&[key], &posts[..1]).await?;
     ensure!(!cache.is_ready(key).await?, "remove() made it ready");
@@ -129,9 +149,9 @@ async fn fill_marks_ready_and_keeps_earlier_pushes(cache: &dyn FeedCache) -> any
     let p = fresh_posts(5)?;
     // Pushed while the reader was loading the feed from the source of truth: one older and one
     // newer than what the load returns, and one the load also returns.
-    cache.add(&[key], &[p[1], p[4], p[2]]).await?;
+    cache.add(&[key], &originals(&[p[1], p[4], p[2]])).await?;
     ensure!(!cache.is_ready(key).await?, "ready before fill()");
-    cache.fill(key, &[p[0], p[2], p[3]]).await?;
+    cache.fill(key, &originals(&[p[0], p[2], p[3]])).await?;
     ensure!(cache.is_ready(key).await?, "not ready after fill()");
     check_eq(
         everything(cache, key).await?,
@@ -140,7 +160,7 @@ async fn fill_marks_ready_and_keeps_earlier_pushes(cache: &dyn FeedCache) -> any
     )?;
     // A second fill merges too; it neither drops nor duplicates.
     let q = fresh_posts(1)?;
-    cache.fill(key, &[q[0], p[0]]).await?;
+    cache.fill(key, &originals(&[q[0], p[0]])).await?;
     ensure!(
         cache.is_ready(key).await?,
         "not ready after a second fill()"
@@ -157,7 +177,7 @@ async fn fill_marks_ready_and_keeps_earlier_pushes(cache: &dyn FeedCache) -> any
 
 async fn fill_with_nothing_marks_ready(cache: &dyn FeedCache) -> anyhow::Result<()> {
     let key = FeedKey::user(UserId::new());
-    cache.fill(key, &[]).await?;
+    cache.fill(key, &originals(&[])).await?;
     ensure!(
         cache.is_ready(key).await?,
         "fill() with no posts (a user who never posted) must still mark the feed ready"
@@ -173,11 +193,11 @@ async fn fill_with_nothing_marks_ready(cache: &dyn FeedCache) -> anyhow::Result<
 async fn adding_twice_leaves_one_entry(cache: &dyn FeedCache) -> anyhow::Result<()> {
     let key = FeedKey::home(UserId::new());
     let p = fresh_posts(3)?;
-    cache.fill(key, &[p[0]]).await?;
-    cache.add(&[key], &[p[1]]).await?;
-    cache.add(&[key], &[p[1]]).await?;
-    cache.add(&[key], &[p[2], p[2], p[1]]).await?;
-    cache.fill(key, &[p[0], p[1]]).await?;
+    cache.fill(key, &originals(&[p[0]])).await?;
+    cache.add(&[key], &originals(&[p[1]])).await?;
+    cache.add(&[key], &originals(&[p[1]])).await?;
+    cache.add(&[key], &originals(&[p[2], p[2], p[1]])).await?;
+    cache.fill(key, &originals(&[p[0], p[1]])).await?;
     check_eq(
         everything(cache, key).await?,
         vec![p[2], p[1], p[0]],
@@ -199,7 +219,7 @@ async fn pages_are_newest_first_strictly_older_and_bounded(
     let mut scrambled = held.clone();
     scrambled.reverse();
     scrambled.rotate_left(1);
-    cache.fill(key, &scrambled).await?;
+    cache.fill(key, &originals(&scrambled)).await?;
     let want = newest_first(&held);
     check_eq(
         everything(cache, key).await?,
@@ -208,12 +228,12 @@ async fn pages_are_newest_first_strictly_older_and_bounded(
     )?;
 
     check_eq(
-        cache.page(key, None, 1).await?,
+        ids(cache.page(key, at(None), 1).await?),
         want[..1].to_vec(),
         "page(limit 1)",
     )?;
     check_eq(
-        cache.page(key, None, 2).await?,
+        ids(cache.page(key, at(None), 2).await?),
         want[..2].to_vec(),
         "page(limit 2)",
     )?;
@@ -221,25 +241,25 @@ async fn pages_are_newest_first_strictly_older_and_bounded(
     // `before` an id in the feed excludes that id.
     let before = want[1];
     check_eq(
-        cache.page(key, Some(before), 10_000).await?,
+        ids(cache.page(key, at(Some(before)), 10_000).await?),
         want[2..].to_vec(),
         "page(before an entry) must hold only strictly older entries",
     )?;
     // `before` an id that is not in the feed.
     let gap = absent[0]; // newer than held[0] only
     check_eq(
-        cache.page(key, Some(gap), 10_000).await?,
+        ids(cache.page(key, at(Some(gap)), 10_000).await?),
         vec![held[0]],
         "page(before an id between entries)",
     )?;
     check_eq(
-        cache.page(key, Some(held[0]), 10_000).await?,
+        ids(cache.page(key, at(Some(held[0])), 10_000).await?),
         vec![],
         "page(before the oldest entry)",
     )?;
     let newer = fresh_posts(1)?[0];
     check_eq(
-        cache.page(key, Some(newer), 10_000).await?,
+        ids(cache.page(key, at(Some(newer)), 10_000).await?),
         want.clone(),
         "page(before an id newer than every entry)",
     )?;
@@ -250,7 +270,7 @@ async fn pages_are_newest_first_strictly_older_and_bounded(
         let mut walked = Vec::new();
         let mut before = None;
         loop {
-            let page = cache.page(key, before, limit).await?;
+            let page = ids(cache.page(key, at(before), limit).await?);
             ensure!(
                 page.len() <= limit,
                 "page(limit {limit}) returned {} ids",
@@ -275,7 +295,7 @@ async fn trimming_to_the_cap_keeps_the_newest(
     // fill() with more than the cap.
     let key = FeedKey::home(UserId::new());
     let loaded = fresh_posts(cap + 3)?;
-    cache.fill(key, &loaded).await?;
+    cache.fill(key, &originals(&loaded)).await?;
     ensure!(
         cache.is_ready(key).await?,
         "not ready after an over-full fill()"
@@ -289,7 +309,7 @@ async fn trimming_to_the_cap_keeps_the_newest(
 
     // add() to a full feed.
     let pushed = fresh_posts(2)?;
-    cache.add(&[key], &pushed).await?;
+    cache.add(&[key], &originals(&pushed)).await?;
     let mut all = loaded.clone();
     all.extend(&pushed);
     let want: Vec<PostId> = newest_first(&all).into_iter().take(cap).collect();
@@ -300,7 +320,7 @@ async fn trimming_to_the_cap_keeps_the_newest(
     )?;
 
     // An id older than every entry of a full feed does not stay.
-    cache.add(&[key], &[loaded[0]]).await?;
+    cache.add(&[key], &originals(&[loaded[0]])).await?;
     check_eq(
         everything(cache, key).await?,
         want,
@@ -310,8 +330,8 @@ async fn trimming_to_the_cap_keeps_the_newest(
     // add() of more than the cap at once, to a never-filled feed, then fill(): still capped.
     let key = FeedKey::user(UserId::new());
     let burst = fresh_posts(cap + 2)?;
-    cache.add(&[key], &burst).await?;
-    cache.fill(key, &[]).await?;
+    cache.add(&[key], &originals(&burst)).await?;
+    cache.fill(key, &originals(&[])).await?;
     let want: Vec<PostId> = newest_first(&burst).into_iter().take(cap).collect();
     check_eq(
         everything(cache, key).await?,
@@ -325,9 +345,9 @@ async fn add_and_remove_reach_every_key(cache: &dyn FeedCache) -> anyhow::Result
     let (a, b) = (FeedKey::home(UserId::new()), FeedKey::home(UserId::new()));
     let missing = FeedKey::home(UserId::new());
     let p = fresh_posts(4)?;
-    cache.fill(a, &[p[0], p[1]]).await?;
-    cache.fill(b, &[p[0]]).await?;
-    cache.add(&[a, b], &[p[2], p[3]]).await?;
+    cache.fill(a, &originals(&[p[0], p[1]])).await?;
+    cache.fill(b, &originals(&[p[0]])).await?;
+    cache.add(&[a, b], &originals(&[p[2], p[3]])).await?;
     check_eq(
         everything(cache, a).await?,
         vec![p[3], p[2], p[1], p[0]],
@@ -369,7 +389,7 @@ async fn add_and_remove_reach_every_key(cache: &dyn FeedCache) -> anyhow::Result
     // Removing what is not there is not an error either.
     cache.remove(&[a], &[stranger]).await?;
     cache.remove(&[], &[p[0]]).await?;
-    cache.add(&[], &[p[1]]).await?;
+    cache.add(&[], &originals(&[p[1]])).await?;
     check_eq(
         everything(cache, a).await?,
         vec![p[3], p[0]],
@@ -383,7 +403,7 @@ async fn home_and_user_feeds_are_distinct(cache: &dyn FeedCache) -> anyhow::Resu
     let other = UserId::new();
     let (home, own) = (FeedKey::home(user), FeedKey::user(user));
     let p = fresh_posts(4)?;
-    cache.fill(home, &[p[0]]).await?;
+    cache.fill(home, &originals(&[p[0]])).await?;
     ensure!(
         !cache.is_ready(own).await?,
         "filling the home feed made the user feed ready"
@@ -392,9 +412,9 @@ async fn home_and_user_feeds_are_distinct(cache: &dyn FeedCache) -> anyhow::Resu
         !cache.is_ready(FeedKey::home(other)).await?,
         "filling one user's home feed made another's ready"
     );
-    cache.add(&[own], &[p[1]]).await?;
-    cache.fill(own, &[p[2]]).await?;
-    cache.add(&[home], &[p[3]]).await?;
+    cache.add(&[own], &originals(&[p[1]])).await?;
+    cache.fill(own, &originals(&[p[2]])).await?;
+    cache.add(&[home], &originals(&[p[3]])).await?;
     check_eq(
         everything(cache, home).await?,
         vec![p[3], p[0]],
@@ -418,33 +438,123 @@ async fn home_and_user_feeds_are_distinct(cache: &dyn FeedCache) -> anyhow::Resu
 async fn ready_page_is_page_of_a_ready_feed_only(cache: &dyn FeedCache) -> anyhow::Result<()> {
     let key = FeedKey::home(UserId::new());
     check_eq(
-        cache.ready_page(key, None, 10).await?,
+        cache.ready_page(key, at(None), 10).await?.map(ids),
         None,
         "ready_page of an unknown feed",
     )?;
     let posts = fresh_posts(4)?;
-    cache.add(&[key], &posts).await?;
+    cache.add(&[key], &originals(&posts)).await?;
     check_eq(
-        cache.ready_page(key, None, 10).await?,
+        cache.ready_page(key, at(None), 10).await?.map(ids),
         None,
         "ready_page of a feed that only received pushes",
     )?;
-    cache.fill(key, &posts).await?;
+    cache.fill(key, &originals(&posts)).await?;
     let want = newest_first(&posts);
     check_eq(
-        cache.ready_page(key, None, 2).await?,
+        cache.ready_page(key, at(None), 2).await?.map(ids),
         Some(want[..2].to_vec()),
         "ready_page(limit 2) of a ready feed",
     )?;
     check_eq(
-        cache.ready_page(key, Some(want[1]), 10).await?,
+        cache.ready_page(key, at(Some(want[1])), 10).await?.map(ids),
         Some(want[2..].to_vec()),
         "ready_page(before an entry) of a ready feed",
     )?;
     check_eq(
-        cache.ready_page(key, None, 0).await?,
+        cache.ready_page(key, at(None), 0).await?.map(ids),
         Some(vec![]),
         "ready_page(limit 0) of a ready feed",
+    )?;
+    Ok(())
+}
+
+async fn a_post_is_in_a_feed_once_and_an_undone_repost_takes_only_its_entry(
+    cache: &dyn FeedCache,
+) -> anyhow::Result<()> {
+    let key = FeedKey::home(UserId::new());
+    let other = FeedKey::user(UserId::new());
+    let (ann, bob) = (UserId::new(), UserId::new());
+    let p = fresh_posts(3)?;
+    // Reposts are made after the posts: their keys are newer.
+    let ann_reposts_p0 = FeedEntry::repost(EntryKey::new(), p[0], ann);
+    let bob_reposts_p0 = FeedEntry::repost(EntryKey::new(), p[0], bob);
+    let bob_reposts_p1 = FeedEntry::repost(EntryKey::new(), p[1], bob);
+    cache.fill(key, &[FeedEntry::original(p[1])]).await?;
+    cache.add(&[key, other], &[ann_reposts_p0]).await?;
+    // A second repost of p0, a repost of p1 (there as itself): nothing more.
+    cache.add(&[key], &[bob_reposts_p0, bob_reposts_p1]).await?;
+    cache.add(&[key], &[ann_reposts_p0]).await?;
+    let whole = cache.page(key, None, 100).await?;
+    check_eq(
+        whole.clone(),
+        vec![ann_reposts_p0, FeedEntry::original(p[1])],
+        "one entry per post, the repost with its reposter",
+    )?;
+    check_eq(
+        cache.page(key, Some(ann_reposts_p0.key), 100).await?,
+        vec![FeedEntry::original(p[1])],
+        "a page before the repost",
+    )?;
+    // Undoing bob's repost (which added nothing) takes nothing; undoing ann's takes her entry.
+    cache
+        .remove_entries(&[key], &[bob_reposts_p0, bob_reposts_p1])
+        .await?;
+    check_eq(
+        cache.page(key, None, 100).await?,
+        whole,
+        "after undoing reposts that added nothing",
+    )?;
+    cache.remove_entries(&[key], &[ann_reposts_p0]).await?;
+    check_eq(
+        cache.page(key, None, 100).await?,
+        vec![FeedEntry::original(p[1])],
+        "after undoing the repost that brought p0",
+    )?;
+    // Now bob's repost of p0 can come in; removing the post takes every entry of it.
+    cache.add(&[key], &[bob_reposts_p0]).await?;
+    check_eq(
+        cache.page(key, None, 1).await?,
+        vec![bob_reposts_p0],
+        "bob's repost once ann's is gone",
+    )?;
+    cache.remove(&[key, other], &[p[0]]).await?;
+    check_eq(
+        cache.page(key, None, 100).await?,
+        vec![FeedEntry::original(p[1])],
+        "after the post was removed",
+    )?;
+    check_eq(
+        cache.page(other, None, 100).await?,
+        vec![],
+        "the other feed",
+    )?;
+    // Undoing a repost never takes the post where it is as itself.
+    cache.remove_entries(&[key], &[bob_reposts_p1]).await?;
+    check_eq(
+        ids(cache.page(key, None, 100).await?),
+        vec![p[1]],
+        "a post stays where it is as itself",
+    )?;
+    // A repost the cache filled from the source is undone like a pushed one.
+    let filled = FeedKey::home(UserId::new());
+    let cat_reposts_p2 = FeedEntry::repost(EntryKey::new(), p[2], UserId::new());
+    cache
+        .fill(filled, &[cat_reposts_p2, FeedEntry::original(p[1])])
+        .await?;
+    cache
+        .add(&[filled], &[FeedEntry::repost(EntryKey::new(), p[2], ann)])
+        .await?;
+    check_eq(
+        cache.page(filled, None, 100).await?,
+        vec![cat_reposts_p2, FeedEntry::original(p[1])],
+        "a filled repost keeps its post once",
+    )?;
+    cache.remove_entries(&[filled], &[cat_reposts_p2]).await?;
+    check_eq(
+        ids(cache.page(filled, None, 100).await?),
+        vec![p[1]],
+        "a filled repost undone",
     )?;
     Ok(())
 }

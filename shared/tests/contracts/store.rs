@@ -59,6 +59,10 @@ pub async fn user_and_post_store(
                 super::conversations::reposts_and_counts(users, posts, outbox).boxed_local(),
             ),
             (
+                "feeds_with_reposts",
+                super::conversations::feeds_with_reposts(users, posts).boxed_local(),
+            ),
+            (
                 "home_feed_rule_for_replies",
                 super::conversations::home_feed_rule_for_replies(users, posts).boxed_local(),
             ),
@@ -121,6 +125,7 @@ pub(super) fn deletion(post: PostId, author: UserId) -> Event {
     Event::new(EventPayload::PostDeleted {
         post_id: post,
         author_id: author,
+        reposted_by: Vec::new(),
     })
 }
 

@@ -64,11 +64,13 @@ async fn user_id(app: &TestApp, token: &str) -> anyhow::Result<UserId> {
 }
 
 async fn cached_home(app: &TestApp, user: UserId) -> anyhow::Result<Vec<PostId>> {
-    app.embedded
+    let entries = app
+        .embedded
         .ctx
         .feeds()?
         .page(FeedKey::home(user), None, 100)
-        .await
+        .await?;
+    Ok(entries.into_iter().map(|entry| entry.post).collect())
 }
 
 #[tokio::test]

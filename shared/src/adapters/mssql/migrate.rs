@@ -46,6 +46,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "reposts",
         sql: include_str!("../../../migrations/mssql/0004_reposts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "repost_entries",
+        sql: include_str!("../../../migrations/mssql/0005_repost_entries.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{ABOVE_EVERY_ID, Connection, Mssql, OutboxRow, column, count, id_param, json_ids};
 use super::{limit, sql, text_column, time_column, time_param, uuid_column};
 use crate::domain::{
-    Event, Mention, NewPost, Post, PostId, PostStats, Relation, RelationCursor, Timestamp, UserId,
-    UserSummary, ViewerState,
+    EntryKey, Event, FeedEntry, Mention, NewPost, Post, PostId, PostStats, Relation,
+    RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
 };
 use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
@@ -58,6 +58,31 @@ fn post_ids(rows: &[Row], name: &str) -> anyhow::Result<Vec<PostId>> {
 /// The bound of a page that goes back in time: strictly below `before`, or from the newest.
 fn older_than(before: Option<PostId>) -> Vec<u8> {
     before.map_or_else(|| ABOVE_EVERY_ID.to_vec(), |id| id_param(id.as_uuid()))
+}
+
+/// The bound of a feed page: strictly below the entry `before`, or from the newest.
+fn entries_older_than(before: Option<EntryKey>) -> Vec<u8> {
+    before.map_or_else(|| ABOVE_EVERY_ID.to_vec(), |key| id_param(key.as_uuid()))
+}
+
+/// The rows `(entry_id, post_id, via)` of [`sql::HOME_FEED`] and [`sql::USER_FEED`].
+fn entries(rows: &[Row]) -> anyhow::Result<Vec<FeedEntry>> {
+    rows.iter()
+        .map(|row| {
+            let via: Option<&[u8]> = row.try_get("via").context("read column via")?;
+            Ok(FeedEntry {
+                key: EntryKey::from_uuid(uuid_column(row, "entry_id")?),
+                post: PostId::from_uuid(uuid_column(row, "post_id")?),
+                via: via
+                    .map(|bytes| {
+                        Uuid::from_slice(bytes)
+                            .map(UserId::from_uuid)
+                            .context("corrupt id in database: column via")
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// The bound of [`sql::LIKERS`] and [`sql::REPOSTERS`]: strictly after the like (repost) of
@@ -282,14 +307,14 @@ impl PostStore for Mssql {
         Ok(count(column(&row, "n")?))
     }
 
-    async fn home_post_ids(
+    async fn home_feed(
         &self,
         reader: UserId,
         authors: &[UserId],
         audience: &[UserId],
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         max: usize,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         if authors.is_empty() || max == 0 {
             return Ok(Vec::new());
         }
@@ -298,10 +323,10 @@ impl PostStore for Mssql {
         let mut conn = self.conn().await?;
         let rows = conn
             .query(
-                sql::HOME_POST_IDS,
+                sql::HOME_FEED,
                 &[
                     &authors,
-                    &older_than(before),
+                    &entries_older_than(before),
                     &id_param(reader.as_uuid()),
                     &audience,
                     &limit(max),
@@ -310,7 +335,32 @@ impl PostStore for Mssql {
             .await?
             .into_first_result()
             .await?;
-        post_ids(&rows, "id")
+        entries(&rows)
+    }
+
+    async fn user_feed(
+        &self,
+        author: UserId,
+        before: Option<EntryKey>,
+        max: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::USER_FEED,
+                &[
+                    &id_param(author.as_uuid()),
+                    &entries_older_than(before),
+                    &limit(max),
+                ],
+            )
+            .await?
+            .into_first_result()
+            .await?;
+        entries(&rows)
     }
 
     async fn post_ids_by_tag(
@@ -479,6 +529,7 @@ impl PostStore for Mssql {
         &self,
         post: PostId,
         user: UserId,
+        entry: EntryKey,
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
@@ -495,6 +546,7 @@ impl PostStore for Mssql {
                     &id_param(post.as_uuid()),
                     &id_param(user.as_uuid()),
                     &time_param(at),
+                    &id_param(entry.as_uuid()),
                 ],
             )
             .await
@@ -504,6 +556,20 @@ impl PostStore for Mssql {
             .context("insert repost")?
             .context("no answer to REPOST")?;
         reaction(&row, "reposted")
+    }
+
+    async fn repost_entry(&self, post: PostId, user: UserId) -> anyhow::Result<Option<EntryKey>> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::REPOST_ENTRY,
+                &[&id_param(post.as_uuid()), &id_param(user.as_uuid())],
+            )
+            .await?
+            .into_row()
+            .await?;
+        row.map(|row| Ok(EntryKey::from_uuid(uuid_column(&row, "entry_id")?)))
+            .transpose()
     }
 
     async fn unrepost(

@@ -169,19 +169,96 @@ ORDER BY id DESC";
 
 pub const COUNT_BY_AUTHOR: &str = "SELECT COUNT_BIG(*) AS n FROM posts WHERE author_id = @P1";
 
-/// The home feed's keyset page: posts of the authors `@P1` (JSON array) strictly below `@P2`
-/// (`0xFF..FF` for the newest), that reply to nothing, are the reader's (`@P3`), or reply to a
-/// post whose author is in the audience `@P4` (JSON array); `@P5` the page size.
-pub const HOME_POST_IDS: &str = "\
-SELECT TOP (@P5) id FROM posts
-WHERE author_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
-  AND id < @P2
-  AND (in_reply_to IS NULL
-       OR author_id = @P3
-       OR reply_to_author IN (
-           SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
-       ))
-ORDER BY id DESC";
+/// The home feed's keyset page, newest entry first: `@P1` the authors (JSON array), `@P2` the
+/// entry key to start strictly below (`0xFF..FF` for the newest), `@P3` the reader, `@P4` the
+/// audience (JSON array), `@P5` the page size. Rows `(entry_id, post_id, via)`:
+///
+/// - the authors' posts (`via` NULL, the entry key is the post's id) that reply to nothing, are
+///   the reader's, or reply to a post whose author is in the audience;
+/// - the authors' reposts (not the reader's; rows without an entry key stay out) of posts the
+///   feed does not show as themselves (author in the audience and the reply rule above) and
+///   that no one in the audience but the reader reposted earlier (a smaller entry key); `via`
+///   the reposter.
+///
+/// Each branch takes its own first `@P5` rows before the union is cut to `@P5`, which is the
+/// same page and lets each seek its index (`ix_posts_author_id`, `ix_reposts_by_user_entry`;
+/// the earlier-repost probe `ix_reposts_by_post_entry`).
+pub const HOME_FEED: &str = "\
+SELECT TOP (@P5) feed.entry_id, feed.post_id, feed.via
+FROM (
+    SELECT originals.entry_id, originals.post_id, originals.via
+    FROM (
+        SELECT TOP (@P5) p.id AS entry_id, p.id AS post_id, CAST(NULL AS BINARY(16)) AS via
+        FROM posts AS p
+        WHERE p.author_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+          AND p.id < @P2
+          AND (p.in_reply_to IS NULL
+               OR p.author_id = @P3
+               OR p.reply_to_author IN (
+                   SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
+               ))
+        ORDER BY p.id DESC
+    ) AS originals
+    UNION ALL
+    SELECT reposted.entry_id, reposted.post_id, reposted.via
+    FROM (
+        SELECT TOP (@P5) r.entry_id, r.post_id, r.user_id AS via
+        FROM reposts AS r JOIN posts AS p ON p.id = r.post_id
+        WHERE r.user_id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)
+          AND r.user_id <> @P3
+          AND r.entry_id IS NOT NULL
+          AND r.entry_id < @P2
+          AND NOT (p.author_id IN (
+                       SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
+                   )
+                   AND (p.in_reply_to IS NULL
+                        OR p.author_id = @P3
+                        OR p.reply_to_author IN (
+                            SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
+                        )))
+          AND NOT EXISTS (
+              SELECT 1 FROM reposts AS e
+              WHERE e.post_id = r.post_id
+                AND e.entry_id IS NOT NULL
+                AND e.entry_id < r.entry_id
+                AND e.user_id <> @P3
+                AND e.user_id IN (
+                    SELECT CONVERT(BINARY(16), CAST(aud.value AS VARCHAR(32)), 2) FROM OPENJSON(@P4) AS aud
+                ))
+        ORDER BY r.entry_id DESC
+    ) AS reposted
+) AS feed
+ORDER BY feed.entry_id DESC";
+
+/// A user feed's keyset page, newest entry first: `@P1` the author, `@P2` the entry key to
+/// start strictly below (`0xFF..FF` for the newest), `@P3` the page size. Rows
+/// `(entry_id, post_id, via)`: the author's posts, replies included (`via` NULL, the entry key
+/// is the post's id), and their reposts of others' posts (rows without an entry key stay out;
+/// `via` the author). Each branch takes its own first `@P3` rows, as in [`HOME_FEED`]
+/// (`ix_posts_author_id`, `ix_reposts_by_user_entry`).
+pub const USER_FEED: &str = "\
+SELECT TOP (@P3) feed.entry_id, feed.post_id, feed.via
+FROM (
+    SELECT originals.entry_id, originals.post_id, originals.via
+    FROM (
+        SELECT TOP (@P3) p.id AS entry_id, p.id AS post_id, CAST(NULL AS BINARY(16)) AS via
+        FROM posts AS p
+        WHERE p.author_id = @P1 AND p.id < @P2
+        ORDER BY p.id DESC
+    ) AS originals
+    UNION ALL
+    SELECT reposted.entry_id, reposted.post_id, reposted.via
+    FROM (
+        SELECT TOP (@P3) r.entry_id, r.post_id, r.user_id AS via
+        FROM reposts AS r JOIN posts AS p ON p.id = r.post_id
+        WHERE r.user_id = @P1
+          AND r.entry_id IS NOT NULL
+          AND r.entry_id < @P2
+          AND p.author_id <> @P1
+        ORDER BY r.entry_id DESC
+    ) AS reposted
+) AS feed
+ORDER BY feed.entry_id DESC";
 
 /// Keyset page of a tag, newest first: `@P1` the tag (lower case), `@P2` the id to start
 /// strictly below (`0xFF..FF` for the newest), `@P3` the page size. Served by `pk_post_tags`.
@@ -273,8 +350,9 @@ WHERE post_id = @P1 AND (liked_at < @P2 OR (liked_at = @P2 AND user_id < @P3))
 ORDER BY liked_at DESC, user_id DESC";
 
 /// `@P1`..`@P4` outbox row (written only for a new repost), `@P5` the post, `@P6` the user,
-/// `@P7` reposted at. Locks the post's row as [`LIKE`] does. Answers one row: `found` (the post
-/// exists, 0 or 1) and `reposted` (the repost is new, 0 or 1).
+/// `@P7` reposted at, `@P8` the repost's entry key (its place in feeds). Locks the post's row as
+/// [`LIKE`] does. Answers one row: `found` (the post exists, 0 or 1) and `reposted` (the repost
+/// is new, 0 or 1); a repost that exists keeps its entry key.
 pub const REPOST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
@@ -284,8 +362,8 @@ BEGIN TRANSACTION;
 SET @found = (SELECT COUNT(*) FROM posts WITH (UPDLOCK) WHERE id = @P5);
 IF @found > 0
 BEGIN
-    INSERT INTO reposts (post_id, user_id, reposted_at)
-    SELECT @P5, @P6, @P7
+    INSERT INTO reposts (post_id, user_id, reposted_at, entry_id)
+    SELECT @P5, @P6, @P7, @P8
     WHERE NOT EXISTS (
         SELECT 1 FROM reposts WITH (UPDLOCK, HOLDLOCK) WHERE post_id = @P5 AND user_id = @P6
     );
@@ -329,6 +407,12 @@ pub const REPOSTERS: &str = "\
 SELECT TOP (@P4) user_id, reposted_at FROM reposts
 WHERE post_id = @P1 AND (reposted_at < @P2 OR (reposted_at = @P2 AND user_id < @P3))
 ORDER BY reposted_at DESC, user_id DESC";
+
+/// The entry key of a repost: `@P1` the post, `@P2` the user. No row when there is no such
+/// repost or it has no entry key (made before entry keys).
+pub const REPOST_ENTRY: &str = "\
+SELECT entry_id FROM reposts
+WHERE post_id = @P1 AND user_id = @P2 AND entry_id IS NOT NULL";
 
 // ---- notifications (see notifications.rs) -------------------------------------------------
 
@@ -491,7 +575,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("MENTIONS_OF_POSTS", MENTIONS_OF_POSTS),
     ("TAGS_OF_POSTS", TAGS_OF_POSTS),
     ("POST_IDS_BY_AUTHORS", POST_IDS_BY_AUTHORS),
-    ("HOME_POST_IDS", HOME_POST_IDS),
+    ("HOME_FEED", HOME_FEED),
+    ("USER_FEED", USER_FEED),
     ("POST_IDS_BY_TAG", POST_IDS_BY_TAG),
     ("REPLY_IDS", REPLY_IDS),
     ("REPLIES_OF", REPLIES_OF),
@@ -503,6 +588,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("REPOST", REPOST),
     ("UNREPOST", UNREPOST),
     ("REPOSTERS", REPOSTERS),
+    ("REPOST_ENTRY", REPOST_ENTRY),
     ("ADD_NOTIFICATION", ADD_NOTIFICATION),
     ("NOTIFICATIONS", NOTIFICATIONS),
     ("UNREAD_NOTIFICATIONS", UNREAD_NOTIFICATIONS),

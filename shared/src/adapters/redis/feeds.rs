@@ -1,15 +1,25 @@
 //! Redis feeds (redis, connection manager): the production `FeedCache`.
 //!
-//! A feed is a sorted set whose score is the post's time (`PostId::millis()`) and whose member is
-//! the post id as text; "ready" is a separate marker key. Both keys carry one Redis Cluster hash
-//! tag, so they live in one slot and `fill` can write them in one transaction:
+//! A feed is a sorted set whose score is the entry key's time (`EntryKey::millis()`) and whose
+//! member is the entry as text: the post id for a post itself (its key is its id), and
+//! `<entry key>|<post id>|<reposter id>` for a repost. A hash beside it maps each reposted post
+//! to its member, so that a post is added at most once and an undone repost finds its entry;
+//! "ready" is a marker key. All three carry one Redis Cluster hash tag, so they live in one slot
+//! and a script or a transaction can use them together:
 //!
-//! - `feed:{home:<user uuid>}` and `feed:{home:<user uuid>}:ready`
-//! - `feed:{user:<user uuid>}` and `feed:{user:<user uuid>}:ready`
+//! - `feed:{home:<user uuid>}`, `feed:{home:<user uuid>}:reposts`, `feed:{home:<user uuid>}:ready`
+//! - the same with `user:` for a user feed.
 //!
-//! Order: Redis orders a sorted set by score, then by member bytes. For UUIDv7 ids the score is
-//! the id's leading 48 bits and the hyphenated lowercase text sorts like the id, so (score,
-//! member) order is `PostId` order, ties within one millisecond included.
+//! Order: Redis orders a sorted set by score, then by member bytes. For UUIDv7 keys the score is
+//! the key's leading 48 bits and the hyphenated lowercase text sorts like the key (a repost's
+//! suffix comes after its key), so (score, member) order is `EntryKey` order, ties within one
+//! millisecond included.
+//!
+//! Posts are pushed to many feeds at once with plain pipelined commands (below); reposts, rarer,
+//! go through a script per feed that checks the post is not there yet. A post pushed after a
+//! repost of it reached the same feed (the reader follows both) is not checked: the feed service
+//! shows a post once per page. Trimming leaves the hash entries of trimmed reposts behind; they
+//! expire with the feed.
 //!
 //! Expiry: `fill` and `page` (activity) set the TTL of the feed and its marker; `add` sets it on
 //! the feed only when it has none (`EXPIRE .. NX`, Redis 7), so a feed that only receives pushes
@@ -24,7 +34,7 @@ use redis::aio::ConnectionManager;
 
 use super::{connect_manager, ttl_secs};
 
-use crate::domain::PostId;
+use crate::domain::{EntryKey, FeedEntry, PostId};
 use crate::ports::{FeedCache, FeedKey, FeedKind};
 
 /// Extra entries fetched by a `page` with a `before` bound, beyond `limit`: entries of
@@ -45,32 +55,101 @@ fn ready_key(key: FeedKey) -> String {
     format!("{}:ready", feed_key(key))
 }
 
+/// The feed's reposted posts (post id to member): same hash tag, same slot.
+fn reposts_key(key: FeedKey) -> String {
+    format!("{}:reposts", feed_key(key))
+}
+
+/// An entry's member text.
+fn member(entry: &FeedEntry) -> String {
+    match entry.via {
+        None => entry.post.to_string(),
+        Some(via) => format!("{}|{}|{via}", entry.key, entry.post),
+    }
+}
+
+/// The entry a member holds, if it holds one.
+fn parse_member(member: &[u8]) -> Option<FeedEntry> {
+    let text = std::str::from_utf8(member).ok()?;
+    let mut parts = text.split('|');
+    let (first, post, via) = (parts.next()?, parts.next(), parts.next());
+    if parts.next().is_some() {
+        return None;
+    }
+    match (post, via) {
+        (None, None) => first.parse::<PostId>().ok().map(FeedEntry::original),
+        (Some(post), Some(via)) => Some(FeedEntry::repost(
+            first.parse().ok()?,
+            post.parse().ok()?,
+            via.parse().ok()?,
+        )),
+        _ => None,
+    }
+}
+
+/// Adds reposts to one feed, each unless its post is there already (as itself, or through
+/// another repost), then trims and sets the expiry where none is set.
+/// KEYS: feed, reposts hash. ARGV: trim stop, ttl, then (score, member, post) per entry.
+const ADD_REPOSTS: &str = r"
+for i = 3, #ARGV, 3 do
+  local post = ARGV[i + 2]
+  if not redis.call('ZSCORE', KEYS[1], post) and redis.call('HEXISTS', KEYS[2], post) == 0 then
+    redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('HSET', KEYS[2], post, ARGV[i + 1])
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2], 'NX')
+redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
+return 0
+";
+
+/// Removes posts or entries from one feed. KEYS: feed, reposts hash. ARGV: (post, member)
+/// pairs; an empty member removes every entry of the post, a member removes that entry only
+/// where it is the post's entry.
+const REMOVE: &str = r"
+for i = 1, #ARGV, 2 do
+  local post, member = ARGV[i], ARGV[i + 1]
+  local reposted = redis.call('HGET', KEYS[2], post)
+  if member == '' or member == post then
+    redis.call('ZREM', KEYS[1], post)
+  end
+  if reposted and (member == '' or member == reposted) then
+    redis.call('ZREM', KEYS[1], reposted)
+    redis.call('HDEL', KEYS[2], post)
+  end
+end
+return 0
+";
+
 /// The `stop` of `ZREMRANGEBYRANK key 0 stop` that keeps the `cap` highest-ranked (newest)
 /// entries: `-(cap + 1)`.
 fn trim_stop(cap: usize) -> i64 {
     i64::try_from(cap).map_or(i64::MIN, |cap| -cap - 1)
 }
 
-/// The members of a `ZRANGE .. REV` answer that are post ids strictly older than `before`, at
-/// most `limit` of them, in the answer's (newest first) order. Members that are not post ids
-/// are skipped with a warning.
-fn older_ids(feed: &str, members: &[Vec<u8>], before: Option<PostId>, limit: usize) -> Vec<PostId> {
+/// The entries of a `ZRANGE .. REV` answer strictly before `before`, at most `limit` of them,
+/// in the answer's (newest first) order. Members that hold no entry are skipped with a warning.
+fn older_entries(
+    feed: &str,
+    members: &[Vec<u8>],
+    before: Option<EntryKey>,
+    limit: usize,
+) -> Vec<FeedEntry> {
     members
         .iter()
         .filter_map(|member| {
-            let parsed = std::str::from_utf8(member)
-                .ok()
-                .and_then(|text| text.parse::<PostId>().ok());
+            let parsed = parse_member(member);
             if parsed.is_none() {
                 tracing::warn!(
                     feed,
                     member = %String::from_utf8_lossy(member),
-                    "skipping a feed entry that is not a post id"
+                    "skipping a feed member that is not an entry"
                 );
             }
             parsed
         })
-        .filter(|id| before.is_none_or(|before| *id < before))
+        .filter(|entry| before.is_none_or(|before| entry.key < before))
         .take(limit)
         .collect()
 }
@@ -108,7 +187,7 @@ impl RedisFeeds {
 
     /// `ZRANGE feed <max> -inf BYSCORE REV LIMIT 0 <count>`: newest first, from the score of
     /// `before` (inclusive: ties are sorted out in Rust) or from the newest entry.
-    fn range_cmd(feed: &str, before: Option<PostId>, count: usize) -> redis::Cmd {
+    fn range_cmd(feed: &str, before: Option<EntryKey>, count: usize) -> redis::Cmd {
         let max = before.map_or_else(|| "+inf".to_owned(), |id| id.millis().to_string());
         let mut cmd = redis::cmd("ZRANGE");
         cmd.arg(feed)
@@ -122,15 +201,69 @@ impl RedisFeeds {
         cmd
     }
 
+    /// Reposts into feeds, one script call per feed (pipelined), each skipping posts the feed
+    /// holds already.
+    async fn add_reposts(&self, keys: &[FeedKey], reposts: &[FeedEntry]) -> anyhow::Result<()> {
+        if keys.is_empty() || reposts.is_empty() {
+            return Ok(());
+        }
+        let mut args: Vec<String> =
+            vec![trim_stop(self.cap).to_string(), self.ttl_secs().to_string()];
+        for entry in reposts {
+            args.extend([
+                entry.key.millis().to_string(),
+                member(entry),
+                entry.post.to_string(),
+            ]);
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("EVAL")
+                .arg(ADD_REPOSTS)
+                .arg(2)
+                .arg(feed_key(*key))
+                .arg(reposts_key(*key))
+                .arg(&args)
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        pipe.exec_async(&mut redis)
+            .await
+            .with_context(|| format!("redis add reposts to {} feeds", keys.len()))?;
+        Ok(())
+    }
+
+    /// The `REMOVE` script on every feed of `keys` (pipelined), with (post, member) pairs.
+    async fn run_remove(&self, keys: &[FeedKey], pairs: &[String]) -> anyhow::Result<()> {
+        if keys.is_empty() || pairs.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("EVAL")
+                .arg(REMOVE)
+                .arg(2)
+                .arg(feed_key(*key))
+                .arg(reposts_key(*key))
+                .arg(pairs)
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        pipe.exec_async(&mut redis)
+            .await
+            .with_context(|| format!("redis remove from {} feeds", keys.len()))?;
+        Ok(())
+    }
+
     /// `page`; with `check_ready`, `None` when the feed's ready marker is absent, read in the
     /// same round trip as the first fetch.
     async fn fetch(
         &self,
         key: FeedKey,
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
         check_ready: bool,
-    ) -> anyhow::Result<Option<Vec<PostId>>> {
+    ) -> anyhow::Result<Option<Vec<FeedEntry>>> {
         if limit == 0 {
             let ready = !check_ready || self.is_ready(key).await?;
             return Ok(ready.then(Vec::new));
@@ -159,6 +292,10 @@ impl RedisFeeds {
             .cmd("EXPIRE")
             .arg(&ready)
             .arg(ttl)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(reposts_key(key))
+            .arg(ttl)
             .ignore();
         let (is_ready, mut members): (bool, Vec<Vec<u8>>) = if check_ready {
             first.query_async(&mut redis).await
@@ -173,9 +310,9 @@ impl RedisFeeds {
             return Ok(None);
         }
         loop {
-            let ids = older_ids(&feed, &members, before, limit);
-            if ids.len() >= limit || members.len() < count {
-                return Ok(Some(ids));
+            let entries = older_entries(&feed, &members, before, limit);
+            if entries.len() >= limit || members.len() < count {
+                return Ok(Some(entries));
             }
             count = count.saturating_mul(2);
             members = Self::range_cmd(&feed, before, count)
@@ -187,10 +324,10 @@ impl RedisFeeds {
 }
 
 /// `ZADD` arguments, computed once per call: (score, member).
-fn entries(posts: &[PostId]) -> Vec<(i64, String)> {
-    posts
+fn scored(entries: &[FeedEntry]) -> Vec<(i64, String)> {
+    entries
         .iter()
-        .map(|id| (id.millis(), id.to_string()))
+        .map(|entry| (entry.key.millis(), member(entry)))
         .collect()
 }
 
@@ -206,14 +343,24 @@ impl FeedCache for RedisFeeds {
         Ok(exists)
     }
 
-    async fn fill(&self, key: FeedKey, posts: &[PostId]) -> anyhow::Result<()> {
+    async fn fill(&self, key: FeedKey, entries: &[FeedEntry]) -> anyhow::Result<()> {
         let (feed, ready, ttl) = (feed_key(key), ready_key(key), self.ttl_secs());
+        let reposts = reposts_key(key);
         let mut pipe = redis::pipe();
         // MULTI/EXEC: nobody sees the marker without the entries.
         pipe.atomic();
-        if !posts.is_empty() {
-            pipe.cmd("ZADD").arg(&feed).arg(entries(posts)).ignore();
+        if !entries.is_empty() {
+            pipe.cmd("ZADD").arg(&feed).arg(scored(entries)).ignore();
         }
+        let reposted: Vec<(String, String)> = entries
+            .iter()
+            .filter(|entry| entry.via.is_some())
+            .map(|entry| (entry.post.to_string(), member(entry)))
+            .collect();
+        if !reposted.is_empty() {
+            pipe.cmd("HSET").arg(&reposts).arg(reposted).ignore();
+        }
+        pipe.cmd("EXPIRE").arg(&reposts).arg(ttl).ignore();
         pipe.cmd("ZREMRANGEBYRANK")
             .arg(&feed)
             .arg(0)
@@ -236,11 +383,14 @@ impl FeedCache for RedisFeeds {
         Ok(())
     }
 
-    async fn add(&self, keys: &[FeedKey], posts: &[PostId]) -> anyhow::Result<()> {
+    async fn add(&self, keys: &[FeedKey], entries: &[FeedEntry]) -> anyhow::Result<()> {
+        let (posts, reposts): (Vec<FeedEntry>, Vec<FeedEntry>) =
+            entries.iter().partition(|entry| entry.via.is_none());
+        self.add_reposts(keys, &reposts).await?;
         if keys.is_empty() || posts.is_empty() {
             return Ok(());
         }
-        let (entries, stop, ttl) = (entries(posts), trim_stop(self.cap), self.ttl_secs());
+        let (entries, stop, ttl) = (scored(&posts), trim_stop(self.cap), self.ttl_secs());
         // One round trip for the whole chunk of keys; not a transaction (keys span slots).
         // Three plain commands per feed rather than one Lua call per feed (issue 7): on Redis
         // 7.0 an EVALSHA or FCALL costs the server about 3 µs on top of the commands it runs,
@@ -273,27 +423,27 @@ impl FeedCache for RedisFeeds {
     }
 
     async fn remove(&self, keys: &[FeedKey], posts: &[PostId]) -> anyhow::Result<()> {
-        if keys.is_empty() || posts.is_empty() {
-            return Ok(());
-        }
-        let members: Vec<String> = posts.iter().map(ToString::to_string).collect();
-        let mut pipe = redis::pipe();
-        for key in keys {
-            pipe.cmd("ZREM").arg(feed_key(*key)).arg(&members).ignore();
-        }
-        let mut redis = self.redis.clone();
-        pipe.exec_async(&mut redis)
-            .await
-            .with_context(|| format!("redis remove from {} feeds", keys.len()))?;
-        Ok(())
+        let pairs: Vec<String> = posts
+            .iter()
+            .flat_map(|post| [post.to_string(), String::new()])
+            .collect();
+        self.run_remove(keys, &pairs).await
+    }
+
+    async fn remove_entries(&self, keys: &[FeedKey], entries: &[FeedEntry]) -> anyhow::Result<()> {
+        let pairs: Vec<String> = entries
+            .iter()
+            .flat_map(|entry| [entry.post.to_string(), member(entry)])
+            .collect();
+        self.run_remove(keys, &pairs).await
     }
 
     async fn page(
         &self,
         key: FeedKey,
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         Ok(self
             .fetch(key, before, limit, false)
             .await?
@@ -304,9 +454,9 @@ impl FeedCache for RedisFeeds {
     async fn ready_page(
         &self,
         key: FeedKey,
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
-    ) -> anyhow::Result<Option<Vec<PostId>>> {
+    ) -> anyhow::Result<Option<Vec<FeedEntry>>> {
         self.fetch(key, before, limit, true).await
     }
 
@@ -344,6 +494,7 @@ mod tests {
         let own = FeedKey::user(user);
         assert_eq!(feed_key(own), format!("feed:{{user:{user}}}"));
         assert_eq!(ready_key(own), format!("feed:{{user:{user}}}:ready"));
+        assert_eq!(reposts_key(own), format!("feed:{{user:{user}}}:reposts"));
         assert_eq!(RedisFeeds::feed_key(home), feed_key(home));
         assert_eq!(RedisFeeds::ready_key(own), ready_key(own));
     }
@@ -378,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn redis_older_ids_drops_ties_not_strictly_older_and_garbage() {
+    fn redis_older_entries_drops_ties_not_strictly_older_and_garbage() {
         let ms = 1_700_000_000_000;
         // Newest first, as ZRANGE .. REV answers: three ties at `ms`, then an older one.
         let (t3, t2, t1, old) = (v7(ms, 3), v7(ms, 2), v7(ms, 1), v7(ms - 1, 9));
@@ -391,21 +542,54 @@ mod tests {
             old.to_string().into_bytes(),
         ];
         let feed = "feed:{home:x}";
-        assert_eq!(older_ids(feed, &members, None, 10), vec![t3, t2, t1, old]);
-        assert_eq!(older_ids(feed, &members, None, 2), vec![t3, t2]);
-        assert_eq!(older_ids(feed, &members, Some(t2), 10), vec![t1, old]);
-        assert_eq!(older_ids(feed, &members, Some(t3), 1), vec![t2]);
-        assert_eq!(older_ids(feed, &members, Some(t1), 10), vec![old]);
-        assert_eq!(older_ids(feed, &members, Some(old), 10), vec![]);
+        let keys = |entries: Vec<FeedEntry>| -> Vec<PostId> {
+            entries.into_iter().map(|e| e.post).collect()
+        };
+        let at = |id: PostId| Some(EntryKey::from(id));
         assert_eq!(
-            older_ids(feed, &members, Some(v7(ms, 4)), 10),
+            keys(older_entries(feed, &members, None, 10)),
+            vec![t3, t2, t1, old]
+        );
+        assert_eq!(keys(older_entries(feed, &members, None, 2)), vec![t3, t2]);
+        assert_eq!(
+            keys(older_entries(feed, &members, at(t2), 10)),
+            vec![t1, old]
+        );
+        assert_eq!(keys(older_entries(feed, &members, at(t3), 1)), vec![t2]);
+        assert_eq!(keys(older_entries(feed, &members, at(t1), 10)), vec![old]);
+        assert_eq!(keys(older_entries(feed, &members, at(old), 10)), vec![]);
+        assert_eq!(
+            keys(older_entries(feed, &members, at(v7(ms, 4)), 10)),
             vec![t3, t2, t1, old]
         );
     }
 
     #[test]
-    fn redis_zadd_entries_score_by_millis() {
+    fn redis_members_round_trip_and_sort_by_entry_key() {
+        let post = v7(1_700_000_000_000, 1);
+        let reposter = UserId::new();
+        let key = EntryKey::from(v7(1_700_000_000_500, 2));
+        let original = FeedEntry::original(post);
+        let repost = FeedEntry::repost(key, post, reposter);
+        assert_eq!(member(&original), post.to_string());
+        assert_eq!(parse_member(member(&original).as_bytes()), Some(original));
+        assert_eq!(parse_member(member(&repost).as_bytes()), Some(repost));
+        assert!(
+            member(&repost).starts_with(&key.to_string()),
+            "the key leads, for the order"
+        );
+        for garbage in ["", "x", "a|b", "a|b|c|d", &format!("{key}|{post}|nobody")] {
+            assert_eq!(parse_member(garbage.as_bytes()), None, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn redis_zadd_entries_score_by_entry_key_millis() {
         let id = v7(1_700_000_000_123, 7);
-        assert_eq!(entries(&[id]), vec![(1_700_000_000_123, id.to_string())]);
+        let entry = FeedEntry::original(id);
+        assert_eq!(scored(&[entry]), vec![(1_700_000_000_123, id.to_string())]);
+        let key = EntryKey::from(v7(1_700_000_009_000, 1));
+        let repost = FeedEntry::repost(key, id, UserId::new());
+        assert_eq!(scored(&[repost])[0].0, 1_700_000_009_000);
     }
 }

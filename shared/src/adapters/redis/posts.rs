@@ -21,7 +21,8 @@ use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Event, Mention, NewPost, Post, PostId, Relation, RelationCursor, Timestamp, UserId, UserSummary,
+    EntryKey, Event, FeedEntry, Mention, NewPost, Post, PostId, Relation, RelationCursor,
+    Timestamp, UserId, UserSummary,
 };
 use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
@@ -299,17 +300,26 @@ impl PostStore for CachedPosts {
 
     // Counts, likes and listings change with every reaction: they are read from the store.
 
-    async fn home_post_ids(
+    async fn home_feed(
         &self,
         reader: UserId,
         authors: &[UserId],
         audience: &[UserId],
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         limit: usize,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         self.inner
-            .home_post_ids(reader, authors, audience, before, limit)
+            .home_feed(reader, authors, audience, before, limit)
             .await
+    }
+
+    async fn user_feed(
+        &self,
+        author: UserId,
+        before: Option<EntryKey>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>> {
+        self.inner.user_feed(author, before, limit).await
     }
 
     async fn post_ids_by_tag(
@@ -369,10 +379,15 @@ impl PostStore for CachedPosts {
         &self,
         post: PostId,
         user: UserId,
+        entry: EntryKey,
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
-        self.inner.repost(post, user, at, event).await
+        self.inner.repost(post, user, entry, at, event).await
+    }
+
+    async fn repost_entry(&self, post: PostId, user: UserId) -> anyhow::Result<Option<EntryKey>> {
+        self.inner.repost_entry(post, user).await
     }
 
     async fn unrepost(

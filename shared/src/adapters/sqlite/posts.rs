@@ -7,8 +7,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Db, Sqlite, count, insert_outbox, json_ids, limit, parse};
 use crate::domain::{
-    Event, Mention, NewPost, Post, PostId, PostStats, Relation, RelationCursor, Timestamp, UserId,
-    UserSummary, ViewerState,
+    EntryKey, Event, FeedEntry, Mention, NewPost, Post, PostId, PostStats, Relation,
+    RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
 };
 use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
@@ -44,6 +44,20 @@ fn post(row: &SqliteRow) -> anyhow::Result<Post> {
 
 fn ids(rows: &[SqliteRow]) -> anyhow::Result<Vec<PostId>> {
     rows.iter().map(|row| parse(row.try_get(0)?)).collect()
+}
+
+/// Feed entries of rows `(entry, post, via)`.
+fn entries(rows: &[SqliteRow]) -> anyhow::Result<Vec<FeedEntry>> {
+    rows.iter()
+        .map(|row| {
+            let via: Option<String> = row.try_get(2)?;
+            Ok(FeedEntry {
+                key: parse(row.try_get(0)?)?,
+                post: parse(row.try_get(1)?)?,
+                via: via.as_deref().map(parse).transpose()?,
+            })
+        })
+        .collect()
 }
 
 /// '~' sorts after every id (hex digits and '-'): "from the newest".
@@ -144,8 +158,8 @@ const LIKES: ReactionSql = ReactionSql {
 };
 
 const REPOSTS: ReactionSql = ReactionSql {
-    insert: "INSERT INTO reposts (post_id, user_id, reposted_at)
-             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
+    insert: "INSERT INTO reposts (post_id, user_id, reposted_at, entry_id)
+             SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM posts WHERE id = ?1)
              ON CONFLICT (post_id, user_id) DO NOTHING",
     count_up: "UPDATE posts SET repost_count = repost_count + 1 WHERE id = ?1",
     delete: "DELETE FROM reposts WHERE post_id = ?1 AND user_id = ?2",
@@ -176,13 +190,19 @@ impl Sqlite {
         post: PostId,
         user: UserId,
         at: Timestamp,
+        entry: Option<EntryKey>,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
         let mut tx = self.pool.begin().await.context("begin")?;
-        let inserted = sqlx::query(sql.insert)
+        let mut insert = sqlx::query(sql.insert)
             .bind(post.to_string())
             .bind(user.to_string())
-            .bind(at.millis())
+            .bind(at.millis());
+        if let Some(entry) = entry {
+            // A repost's place in feeds (?4).
+            insert = insert.bind(entry.to_string());
+        }
+        let inserted = insert
             .execute(&mut *tx)
             .await
             .context("insert reaction")?
@@ -394,32 +414,72 @@ impl PostStore for Sqlite {
         Ok(count(n))
     }
 
-    async fn home_post_ids(
+    async fn home_feed(
         &self,
         reader: UserId,
         authors: &[UserId],
         audience: &[UserId],
-        before: Option<PostId>,
+        before: Option<EntryKey>,
         max: usize,
-    ) -> anyhow::Result<Vec<PostId>> {
+    ) -> anyhow::Result<Vec<FeedEntry>> {
         if authors.is_empty() || max == 0 {
             return Ok(Vec::new());
         }
+        // ?1 authors, ?2 before, ?3 reader, ?4 audience, ?5 limit. A post is visible in the
+        // feed as itself when its author is in the audience and the reply rule lets it in; a
+        // repost adds it only when it is not, and no one in the audience reposted it earlier.
         let rows = sqlx::query(
-            "SELECT id FROM posts
+            "SELECT id AS entry, id AS post, NULL AS via FROM posts
              WHERE author_id IN (SELECT value FROM json_each(?1)) AND id < ?2
                AND (in_reply_to IS NULL OR author_id = ?3
                     OR reply_to_author IN (SELECT value FROM json_each(?4)))
-             ORDER BY id DESC LIMIT ?5",
+             UNION ALL
+             SELECT r.entry_id, r.post_id, r.user_id FROM reposts r
+             JOIN posts p ON p.id = r.post_id
+             WHERE r.user_id IN (SELECT value FROM json_each(?1)) AND r.user_id <> ?3
+               AND r.entry_id <> '' AND r.entry_id < ?2
+               AND NOT (p.author_id IN (SELECT value FROM json_each(?4))
+                        AND (p.in_reply_to IS NULL OR p.author_id = ?3
+                             OR p.reply_to_author IN (SELECT value FROM json_each(?4))))
+               AND NOT EXISTS (
+                   SELECT 1 FROM reposts e
+                   WHERE e.post_id = r.post_id AND e.entry_id <> '' AND e.entry_id < r.entry_id
+                     AND e.user_id <> ?3
+                     AND e.user_id IN (SELECT value FROM json_each(?4)))
+             ORDER BY entry DESC LIMIT ?5",
         )
         .bind(json_ids(authors))
-        .bind(older_than(before))
+        .bind(before.map_or_else(|| "~".to_owned(), |key| key.to_string()))
         .bind(reader.to_string())
         .bind(json_ids(audience))
         .bind(limit(max))
         .fetch_all(&self.pool)
         .await?;
-        ids(&rows)
+        entries(&rows)
+    }
+
+    async fn user_feed(
+        &self,
+        author: UserId,
+        before: Option<EntryKey>,
+        max: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>> {
+        let rows = sqlx::query(
+            "SELECT id AS entry, id AS post, NULL AS via FROM posts
+             WHERE author_id = ?1 AND id < ?2
+             UNION ALL
+             SELECT r.entry_id, r.post_id, r.user_id FROM reposts r
+             JOIN posts p ON p.id = r.post_id
+             WHERE r.user_id = ?1 AND r.entry_id <> '' AND r.entry_id < ?2
+               AND p.author_id <> ?1
+             ORDER BY entry DESC LIMIT ?3",
+        )
+        .bind(author.to_string())
+        .bind(before.map_or_else(|| "~".to_owned(), |key| key.to_string()))
+        .bind(limit(max))
+        .fetch_all(&self.pool)
+        .await?;
+        entries(&rows)
     }
 
     async fn post_ids_by_tag(
@@ -524,7 +584,7 @@ impl PostStore for Sqlite {
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
-        self.react(&LIKES, post, user, at, event).await
+        self.react(&LIKES, post, user, at, None, event).await
     }
 
     async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
@@ -544,10 +604,23 @@ impl PostStore for Sqlite {
         &self,
         post: PostId,
         user: UserId,
+        entry: EntryKey,
         at: Timestamp,
         event: &Event,
     ) -> anyhow::Result<Reaction> {
-        self.react(&REPOSTS, post, user, at, event).await
+        self.react(&REPOSTS, post, user, at, Some(entry), event)
+            .await
+    }
+
+    async fn repost_entry(&self, post: PostId, user: UserId) -> anyhow::Result<Option<EntryKey>> {
+        let entry: Option<String> = sqlx::query_scalar(
+            "SELECT entry_id FROM reposts WHERE post_id = ?1 AND user_id = ?2 AND entry_id <> ''",
+        )
+        .bind(post.to_string())
+        .bind(user.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        entry.as_deref().map(parse).transpose()
     }
 
     async fn unrepost(
