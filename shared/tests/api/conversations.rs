@@ -619,3 +619,46 @@ async fn reposts_in_feeds(backend: Backend) -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+/// A reposter above the fan-out threshold is not pushed to followers: the repost is merged in
+/// when they read, in its place and once.
+#[tokio::test]
+async fn reposts_by_popular_users_are_merged_at_read_time() -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(Backend::Embedded, &[("FANOUT_THRESHOLD", "2")]).await?;
+    let ann = app.user("ann").await?;
+    let star = app.user("star").await?;
+    let fan1 = app.user("fan1").await?;
+    let fan2 = app.user("fan2").await?;
+    app.follow(&fan1, "star").await?.ok(204)?;
+    app.follow(&fan2, "star").await?.ok(204)?; // star now has 2 followers: popular
+    app.follow(&fan2, "ann").await?.ok(204)?; // fan2 has ann's post as itself
+    let post = app.post(&ann, "noticed by a star").await?;
+    repost_as(&app, &post, &star).await?;
+    let fan1_id: rookery::domain::UserId = app.get("/me", Some(&fan1)).await?.str("id")?.parse()?;
+    eventually("star's user feed has the repost", || async {
+        Ok(items(&app, "/users/star/posts", None).await?
+            == vec![(post.clone(), Some("star".to_owned()))])
+    })
+    .await?;
+    let cached = app
+        .embedded
+        .ctx
+        .feeds()?
+        .page(rookery::ports::FeedKey::home(fan1_id), None, 100)
+        .await?;
+    assert!(
+        cached.is_empty(),
+        "a popular reposter's repost was pushed: {cached:?}"
+    );
+    assert_eq!(
+        items(&app, "/feed", Some(&fan1)).await?,
+        vec![(post.clone(), Some("star".to_owned()))],
+        "merged into fan1's feed"
+    );
+    assert_eq!(
+        items(&app, "/feed", Some(&fan2)).await?,
+        vec![(post.clone(), None)],
+        "fan2 follows ann: the post once, as itself"
+    );
+    Ok(())
+}
