@@ -84,9 +84,13 @@ pub async fn repost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> 
 pub async fn unrepost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     ctx.acting_user(me).await?;
     let post = find_post(ctx, id).await?;
-    let Some(entry) = ctx.posts()?.repost_entry(id, me).await? else {
-        return Ok(()); // not reposted: nothing to undo
-    };
+    // A repost from before reposts had feed places never reached a feed: its undo takes out
+    // nothing, under a key that matches no entry.
+    let entry = ctx
+        .posts()?
+        .repost_entry(id, me)
+        .await?
+        .unwrap_or_else(EntryKey::new);
     let event = Event::new(EventPayload::PostUnreposted {
         post_id: post.id,
         author_id: post.author.id,
