@@ -67,6 +67,10 @@ pub trait SocialGraph: Send + Sync + 'static {
         min_followers: u64,
     ) -> anyhow::Result<Vec<UserId>>;
 
+    /// Whether anyone at all has at least `min_followers` followers. Most deployments have no
+    /// one above the fan-out threshold; a feed read that knows this skips the query above.
+    async fn has_users_with_min_followers(&self, min_followers: u64) -> anyhow::Result<bool>;
+
     /// Drops any cached view of `user`'s relations, so the next read sees the graph. A store
     /// that caches nothing has nothing to do.
     async fn refresh(&self, _user: UserId) -> anyhow::Result<()> {

@@ -7,6 +7,8 @@
 //! at most once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::domain::{
     Cursor, EntryKey, FeedEntry, Limit, Page, PostView, UserId, UserSummary, Username,
@@ -59,6 +61,50 @@ impl Feed {
     }
 }
 
+/// Whether anyone has at least the fan-out threshold of followers, asked of the graph at most
+/// once a second per process. In most deployments no one has, and then a home-feed read skips
+/// the query for the reader's popular followees. A user who crosses the threshold through a
+/// follow made in another process is merged into feeds within a second, within the second of
+/// consistency feeds allow; a follow made in this process forgets the answer at once.
+#[derive(Debug, Default)]
+pub struct PopularGate {
+    /// When the graph was last asked, for which threshold, and its answer.
+    last: Mutex<Option<(Instant, u64, bool)>>,
+}
+
+/// How long an answer of the graph is trusted.
+const POPULAR_TTL: Duration = Duration::from_secs(1);
+
+impl PopularGate {
+    /// Forgets the remembered answer: a follow or unfollow in this process may have changed
+    /// it, and this process's next read asks again.
+    pub fn forget(&self) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = None;
+        }
+    }
+
+    async fn any(&self, ctx: &Context, threshold: u64) -> anyhow::Result<bool> {
+        let now = Instant::now();
+        let remembered = *self
+            .last
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock poisoned"))?;
+        if let Some((at, asked, answer)) = remembered
+            && asked == threshold
+            && now.duration_since(at) < POPULAR_TTL
+        {
+            return Ok(answer);
+        }
+        let answer = ctx.graph()?.has_users_with_min_followers(threshold).await?;
+        *self
+            .last
+            .lock()
+            .map_err(|_| anyhow::anyhow!("lock poisoned"))? = Some((now, threshold, answer));
+        Ok(answer)
+    }
+}
+
 /// A feed item: a post as the reader sees it, and who reposted it into this feed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedItem {
@@ -77,10 +123,14 @@ pub async fn home_feed(
     limit: Limit,
 ) -> ServiceResult<Page<FeedItem>> {
     let before = cursor.map(EntryKey::decode).transpose()?;
-    let celebrities = ctx
-        .graph()?
-        .followees_with_min_followers(user, ctx.feed.celebrity_threshold)
-        .await?;
+    let threshold = ctx.feed.celebrity_threshold;
+    let celebrities = if ctx.popular.any(ctx, threshold).await? {
+        ctx.graph()?
+            .followees_with_min_followers(user, threshold)
+            .await?
+    } else {
+        Vec::new()
+    };
     page(
         ctx,
         Feed::Home(user),

@@ -37,6 +37,7 @@ pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceRe
     ctx.graph()?
         .follow(me, followee.id, Timestamp::now())
         .await?;
+    ctx.popular.forget();
     record(
         ctx,
         EventPayload::UserFollowed {
@@ -52,6 +53,7 @@ pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceRe
 pub async fn unfollow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.graph()?.unfollow(me, followee.id).await?;
+    ctx.popular.forget();
     record(
         ctx,
         EventPayload::UserUnfollowed {

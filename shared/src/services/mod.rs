@@ -24,7 +24,7 @@ pub use consumers::{
     EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, NotifyConsumer, welcome_mail,
 };
 pub use error::{ErrorCode, ServiceError, ServiceResult};
-pub use feed::{FeedItem, home_feed, user_feed};
+pub use feed::{FeedItem, PopularGate, home_feed, user_feed};
 pub use follow::{follow, followers, following, unfollow};
 pub use interact::{
     Thread, context, like, likers, replies, repost, reposters, tag_posts, unlike, unrepost,
@@ -72,6 +72,8 @@ pub struct Context {
     /// Woken after every write that left an event in the outbox, so that the relay (where one
     /// runs in this process) publishes it at once instead of at its next poll.
     pub outbox_written: Arc<Notify>,
+    /// Whether anyone is above the fan-out threshold, remembered for a second.
+    pub popular: Arc<feed::PopularGate>,
 }
 
 /// The error of a port this process did not wire: a bug in a function's wiring, never the

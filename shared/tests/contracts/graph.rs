@@ -38,6 +38,10 @@ pub async fn social_graph(graph: Arc<dyn SocialGraph>) -> anyhow::Result<()> {
                 "followees_with_min_followers",
                 followees_with_min_followers(graph).boxed_local(),
             ),
+            (
+                "has_users_with_min_followers",
+                has_users_with_min_followers(graph).boxed_local(),
+            ),
         ],
     )
     .await
@@ -521,5 +525,28 @@ async fn followees_with_min_followers(graph: &dyn SocialGraph) -> anyhow::Result
         vec![],
         "followees_with_min_followers of an unknown user",
     )?;
+    Ok(())
+}
+
+/// Whether anyone has that many followers. The graph may be shared with other checks, so the
+/// threshold is one no other check reaches, then one this check reaches.
+async fn has_users_with_min_followers(graph: &dyn SocialGraph) -> anyhow::Result<()> {
+    let star = UserId::new();
+    let fans = users(3);
+    for fan in &fans {
+        graph.follow(*fan, star, Timestamp::from_millis(1)).await?;
+    }
+    ensure!(
+        !graph.has_users_with_min_followers(1_000_000_000).await?,
+        "someone has a billion followers"
+    );
+    ensure!(
+        graph.has_users_with_min_followers(3).await?,
+        "nobody has 3 followers, though star has"
+    );
+    ensure!(
+        graph.has_users_with_min_followers(0).await?,
+        "a threshold of 0"
+    );
     Ok(())
 }

@@ -207,6 +207,13 @@ impl<E: CypherExecutor> SocialGraph for CypherGraph<E> {
             .await?;
         ids(&rows).context("graph query followees_with_min_followers")
     }
+
+    async fn has_users_with_min_followers(&self, min_followers: u64) -> anyhow::Result<bool> {
+        let rows = self
+            .call(queries::any_with_min_followers(min_followers))
+            .await?;
+        Ok(!rows.is_empty())
+    }
 }
 
 // Row decoding: the shapes are fixed by `queries`; anything else is a broken server or query.

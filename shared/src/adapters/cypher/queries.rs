@@ -158,8 +158,17 @@ pub const FOLLOWEES_WITH_MIN_FOLLOWERS: Query = Query {
     columns: &["id"],
 };
 
+/// Whether anyone has at least `$min` followers: one probe of the range index on the counter.
+pub const ANY_WITH_MIN_FOLLOWERS: Query = Query {
+    name: "any_with_min_followers",
+    text: "MATCH (f:User) USING INDEX f:User(followers) WHERE f.followers >= $min \
+           WITH f LIMIT 1 RETURN f.id AS id",
+    access: Access::Read,
+    columns: &["id"],
+};
+
 /// Every query the graph runs (the schema statements above excepted).
-pub const ALL: [&Query; 11] = [
+pub const ALL: [&Query; 12] = [
     &PING,
     &ADD_USER,
     &FOLLOW,
@@ -171,6 +180,7 @@ pub const ALL: [&Query; 11] = [
     &FOLLOWING_IDS,
     &FOLLOWER_IDS,
     &FOLLOWEES_WITH_MIN_FOLLOWERS,
+    &ANY_WITH_MIN_FOLLOWERS,
 ];
 
 // The calls: each binds exactly the parameters its query names.
@@ -279,6 +289,13 @@ pub(super) fn follower_ids(user: UserId, after: Option<UserId>, limit: usize) ->
     }
 }
 
+pub(super) fn any_with_min_followers(min_followers: u64) -> Call {
+    Call {
+        query: &ANY_WITH_MIN_FOLLOWERS,
+        params: vec![("min", int(min_followers))],
+    }
+}
+
 pub(super) fn followees_with_min_followers(user: UserId, min_followers: u64) -> Call {
     Call {
         query: &FOLLOWEES_WITH_MIN_FOLLOWERS,
@@ -350,6 +367,7 @@ mod tests {
             follower_ids(a, None, 10),
             follower_ids(a, Some(b), 10),
             followees_with_min_followers(a, 3),
+            any_with_min_followers(3),
         ]
     }
 

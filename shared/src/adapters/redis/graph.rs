@@ -154,6 +154,10 @@ impl SocialGraph for CachedGraph {
             .await
     }
 
+    async fn has_users_with_min_followers(&self, min_followers: u64) -> anyhow::Result<bool> {
+        self.inner.has_users_with_min_followers(min_followers).await
+    }
+
     async fn refresh(&self, user: UserId) -> anyhow::Result<()> {
         self.inner.refresh(user).await?;
         self.drop_lists(user).await

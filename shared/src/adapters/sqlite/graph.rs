@@ -199,4 +199,14 @@ impl SocialGraph for Sqlite {
         .await?;
         ids(&rows)
     }
+
+    async fn has_users_with_min_followers(&self, min_followers: u64) -> anyhow::Result<bool> {
+        let any: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM follower_counts WHERE followers >= ?1)",
+        )
+        .bind(i64::try_from(min_followers).unwrap_or(i64::MAX))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(any)
+    }
 }
