@@ -335,6 +335,15 @@ impl TestApp {
             .collect()
     }
 
+    /// Whether `post` is in the home feed of `token`'s user.
+    pub async fn home_has(&self, token: &str, post: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .feed_ids("/feed", Some(token))
+            .await?
+            .iter()
+            .any(|id| id == post))
+    }
+
     /// How many welcome mails reached `email`: files in the mail folder, or messages in
     /// maildev when mail goes over SMTP.
     pub async fn mails_to(&self, email: &str) -> anyhow::Result<usize> {

@@ -67,45 +67,42 @@ fn unwrap_text(raw: &str) -> Result<String, CursorError> {
     String::from_utf8(bytes).map_err(|_| CursorError)
 }
 
-/// Post listings are ordered by post id, newest first.
-impl Cursor for PostId {
-    fn encode(&self) -> String {
-        wrap(&format!("p.{self}"))
-    }
+/// A cursor that is an id: `<prefix>.<uuid>`, wrapped.
+macro_rules! id_cursor {
+    ($(#[$doc:meta])* $id:ty, $prefix:literal) => {
+        $(#[$doc])*
+        impl Cursor for $id {
+            fn encode(&self) -> String {
+                wrap(&format!(concat!($prefix, ".{}"), self))
+            }
 
-    fn decode(raw: &str) -> Result<Self, CursorError> {
-        let text = unwrap_text(raw)?;
-        let id = text.strip_prefix("p.").ok_or(CursorError)?;
-        id.parse().map_err(|_| CursorError)
-    }
+            fn decode(raw: &str) -> Result<Self, CursorError> {
+                let text = unwrap_text(raw)?;
+                let id = text
+                    .strip_prefix(concat!($prefix, "."))
+                    .ok_or(CursorError)?;
+                id.parse().map_err(|_| CursorError)
+            }
+        }
+    };
 }
 
-/// Feeds are ordered by entry key, newest first. The text is a post id's (`p.`), so that a
-/// cursor issued before reposts existed still reads.
-impl Cursor for EntryKey {
-    fn encode(&self) -> String {
-        wrap(&format!("p.{self}"))
-    }
-
-    fn decode(raw: &str) -> Result<Self, CursorError> {
-        let text = unwrap_text(raw)?;
-        let id = text.strip_prefix("p.").ok_or(CursorError)?;
-        id.parse().map_err(|_| CursorError)
-    }
-}
-
-/// Notification listings are ordered by notification id, newest first.
-impl Cursor for NotificationId {
-    fn encode(&self) -> String {
-        wrap(&format!("n.{self}"))
-    }
-
-    fn decode(raw: &str) -> Result<Self, CursorError> {
-        let text = unwrap_text(raw)?;
-        let id = text.strip_prefix("n.").ok_or(CursorError)?;
-        id.parse().map_err(|_| CursorError)
-    }
-}
+id_cursor!(
+    /// Post listings are ordered by post id, newest first.
+    PostId,
+    "p"
+);
+id_cursor!(
+    /// Feeds are ordered by entry key, newest first. The text is a post id's (`p.`), so that a
+    /// cursor issued before reposts existed still reads.
+    EntryKey,
+    "p"
+);
+id_cursor!(
+    /// Notification listings are ordered by notification id, newest first.
+    NotificationId,
+    "n"
+);
 
 /// Follower and following listings are ordered by when the relation began, then by user id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -123,17 +123,24 @@ async fn relations(
         .encode()
     });
     let ids: Vec<UserId> = page.items.iter().map(|edge| edge.user).collect();
+    Ok(Page {
+        items: summaries_in_order(ctx, &ids).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The summaries of `ids`, in that order. An id without a user row (a graph node left behind
+/// would be a bug elsewhere) is skipped rather than failing every page that holds it.
+pub(super) async fn summaries_in_order(
+    ctx: &Context,
+    ids: &[UserId],
+) -> anyhow::Result<Vec<UserSummary>> {
     let mut by_id: HashMap<UserId, UserSummary> = ctx
         .users()?
-        .summaries(&ids)
+        .summaries(ids)
         .await?
         .into_iter()
         .map(|summary| (summary.id, summary))
         .collect();
-    // A graph node without a user row would be a bug elsewhere; the listing skips it rather
-    // than failing every page that contains it.
-    Ok(Page {
-        items: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

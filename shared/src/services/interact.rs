@@ -10,6 +10,7 @@ use crate::domain::{
 };
 use crate::ports::Reaction;
 
+use super::follow::summaries_in_order;
 use super::posts::{find_post, views, views_of};
 use super::{Context, ServiceError, ServiceResult};
 
@@ -159,17 +160,6 @@ async fn reactors(
         items: summaries_in_order(ctx, &ids).await?,
         next_cursor: page.next_cursor,
     })
-}
-
-async fn summaries_in_order(ctx: &Context, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
-    let mut by_id: HashMap<UserId, UserSummary> = ctx
-        .users()?
-        .summaries(ids)
-        .await?
-        .into_iter()
-        .map(|summary| (summary.id, summary))
-        .collect();
-    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// The direct replies to a post, oldest first.

@@ -33,14 +33,6 @@ fn ids(items: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn home_has(app: &TestApp, token: &str, post: &str) -> anyhow::Result<bool> {
-    Ok(app
-        .feed_ids("/feed", Some(token))
-        .await?
-        .iter()
-        .any(|id| id == post))
-}
-
 #[tokio::test]
 async fn a_conversation_embedded() -> anyhow::Result<()> {
     a_conversation(Backend::Embedded).await
@@ -118,15 +110,15 @@ async fn a_conversation_with(backend: Backend, extra: &[(&str, &str)]) -> anyhow
     // cat; a reply by ann to ann does.
     let r3 = reply(&app, &ann, &root, "to myself").await?;
     eventually("ann's reply to herself reaches cat", || {
-        home_has(&app, &cat, &r3)
+        app.home_has(&cat, &r3)
     })
     .await?;
     assert!(
-        !home_has(&app, &cat, &r2).await?,
+        !app.home_has(&cat, &r2).await?,
         "a reply to a stranger reached cat"
     );
     assert!(
-        home_has(&app, &ann, &r2).await?,
+        app.home_has(&ann, &r2).await?,
         "ann's own reply is in her home feed"
     );
     let ann_posts = app.feed_ids("/users/ann/posts", None).await?;

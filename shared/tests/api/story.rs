@@ -17,14 +17,6 @@ async fn counts(app: &TestApp, username: &str) -> anyhow::Result<(u64, u64, u64)
     Ok((n("followers_count"), n("following_count"), n("posts_count")))
 }
 
-async fn home_has(app: &TestApp, token: &str, post: &str) -> anyhow::Result<bool> {
-    Ok(app
-        .feed_ids("/feed", Some(token))
-        .await?
-        .iter()
-        .any(|id| id == post))
-}
-
 #[tokio::test]
 async fn the_whole_story_embedded() -> anyhow::Result<()> {
     the_whole_story(Backend::Embedded).await
@@ -100,10 +92,10 @@ async fn the_whole_story_with(backend: Backend, extra: &[(&str, String)]) -> any
     assert_eq!(body["content"], "hello, rookery");
     assert_eq!(body["author"]["username"], "Ann");
     eventually("bob's home feed shows the post", || {
-        home_has(&app, &bob, &post)
+        app.home_has(&bob, &post)
     })
     .await?;
-    assert!(home_has(&app, &ann, &post).await?);
+    assert!(app.home_has(&ann, &post).await?);
     assert_eq!(
         app.feed_ids("/users/ann/posts", None).await?,
         vec![post.clone()]
@@ -116,13 +108,13 @@ async fn the_whole_story_with(backend: Backend, extra: &[(&str, String)]) -> any
     assert_eq!(counts(&app, "ann").await?, (0, 0, 1));
     assert_eq!(counts(&app, "bob").await?, (0, 0, 0));
     eventually("unfollow removes the post", || async {
-        Ok(!home_has(&app, &bob, &post).await?)
+        Ok(!app.home_has(&bob, &post).await?)
     })
     .await?;
 
     // Following again backfills it.
     app.follow(&bob, "ann").await?.ok(204)?;
-    eventually("follow backfills the post", || home_has(&app, &bob, &post)).await?;
+    eventually("follow backfills the post", || app.home_has(&bob, &post)).await?;
 
     // Deleting removes it everywhere.
     let path = format!("/posts/{post}");
@@ -136,8 +128,8 @@ async fn the_whole_story_with(backend: Backend, extra: &[(&str, String)]) -> any
     app.send(Method::DELETE, &path, Some(&ann), None)
         .await?
         .problem(404)?;
-    assert!(!home_has(&app, &bob, &post).await?);
-    assert!(!home_has(&app, &ann, &post).await?);
+    assert!(!app.home_has(&bob, &post).await?);
+    assert!(!app.home_has(&ann, &post).await?);
     assert!(app.feed_ids("/users/ann/posts", None).await?.is_empty());
     assert_eq!(counts(&app, "ann").await?, (1, 0, 0));
     Ok(())
@@ -249,7 +241,7 @@ async fn hybrid_fanout_merges_popular_authors_at_read_time_with(
     // Below the threshold, a post is pushed into fan1's feed.
     let early = app.post(&star, "before I was popular").await?;
     eventually("the early post is pushed to fan1", || {
-        home_has(&app, &f1, &early)
+        app.home_has(&f1, &early)
     })
     .await?;
     app.follow(&f2, "star").await?.ok(204)?;
@@ -287,7 +279,7 @@ async fn hybrid_fanout_merges_popular_authors_at_read_time_with(
     );
     app.unfollow(&f2, "star").await?.ok(204)?;
     eventually("the popular author's post leaves fan2's feed", || async {
-        Ok(!home_has(&app, &f2, &post).await?)
+        Ok(!app.home_has(&f2, &post).await?)
     })
     .await
 }
