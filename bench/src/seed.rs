@@ -178,7 +178,11 @@ fn write_tokens(
 ) -> anyhow::Result<()> {
     let mut text = String::new();
     for (label, user) in users {
-        let token = ctx.tokens()?.issue(user)?.access_token;
+        // A session of its own per token, as a login would start (the bench never refreshes).
+        let token = ctx
+            .tokens()?
+            .issue(user, rookery::domain::SessionId::new())?
+            .access_token;
         text.push_str(&format!("{label} {token}\n"));
     }
     std::fs::write(out, text).with_context(|| format!("write {}", out.display()))

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::services::FeedSettings;
+use crate::services::{FeedSettings, KeySet, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {reason}")]
@@ -36,14 +36,20 @@ pub enum LogFormat {
 pub struct Config {
     /// `ROOKERY_ADDR`: where the local server listens.
     pub addr: SocketAddr,
-    /// `ROOKERY_DATA_DIR`: the SQLite file, the local JWT secret and the `mail/` folder.
+    /// `ROOKERY_DATA_DIR`: the SQLite file, the local token key and the `mail/` folder.
     pub data_dir: PathBuf,
     /// `BCRYPT_COST`: 4..=31.
     pub bcrypt_cost: u32,
-    /// `JWT_SECRET`: at least 32 bytes; required outside local mode.
-    pub jwt_secret: Option<SecretString>,
-    /// `JWT_TTL_SECONDS`: token lifetime.
+    /// `JWT_PRIVATE_KEY`: the Ed25519 key that signs access tokens (PKCS#8 PEM). Only the
+    /// functions that issue tokens get it; the local server generates one when it is unset.
+    pub jwt_private_key: Option<SecretString>,
+    /// `JWT_PUBLIC_KEYS`: the JWK Set of keys that verify access tokens (public, not secret).
+    /// Required outside the local server by functions that verify but do not sign.
+    pub jwt_public_keys: Option<String>,
+    /// `JWT_TTL_SECONDS`: access-token lifetime.
     pub jwt_ttl: Duration,
+    /// `REFRESH_TTL_DAYS`: refresh-token lifetime.
+    pub refresh_ttl: Duration,
     /// `FEED_CAP` and `FANOUT_THRESHOLD`.
     pub feed: FeedSettings,
     /// `MAIL_FROM`: the sender of welcome mails.
@@ -85,8 +91,6 @@ pub enum GraphBackend {
     },
 }
 
-pub const MIN_SECRET_BYTES: usize = 32;
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -96,12 +100,32 @@ impl Config {
     /// environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
-        let jwt_secret = match var("JWT_SECRET") {
-            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
-                return Err(invalid("JWT_SECRET", "must be at least 32 bytes"));
+        if var("JWT_SECRET").is_some() {
+            return Err(invalid(
+                "JWT_SECRET",
+                "is no longer used: tokens are signed with JWT_PRIVATE_KEY and verified with \
+                 JWT_PUBLIC_KEYS (see the README)",
+            ));
+        }
+        let jwt_private_key = match var("JWT_PRIVATE_KEY") {
+            Some(pem) => {
+                SigningKey::from_pem(&pem)
+                    .map_err(|e| invalid("JWT_PRIVATE_KEY", e.to_string()))?;
+                Some(SecretString::from(pem))
             }
-            other => other.map(SecretString::from),
+            None => None,
         };
+        let jwt_public_keys = match var("JWT_PUBLIC_KEYS") {
+            Some(jwks) => {
+                KeySet::from_jwks(&jwks).map_err(|e| invalid("JWT_PUBLIC_KEYS", e.to_string()))?;
+                Some(jwks)
+            }
+            None => None,
+        };
+        let refresh_days = parsed(&var, "REFRESH_TTL_DAYS", 30u64)?;
+        if refresh_days == 0 {
+            return Err(invalid("REFRESH_TTL_DAYS", "must be at least 1"));
+        }
         let bcrypt_cost = parsed(&var, "BCRYPT_COST", 12u32)?;
         if !(4..=31).contains(&bcrypt_cost) {
             return Err(invalid("BCRYPT_COST", "must be from 4 to 31"));
@@ -114,7 +138,7 @@ impl Config {
         if ttl_days == 0 {
             return Err(invalid("FEED_TTL_DAYS", "must be at least 1"));
         }
-        let ttl = parsed(&var, "JWT_TTL_SECONDS", 3600u64)?;
+        let ttl = parsed(&var, "JWT_TTL_SECONDS", 900u64)?;
         if ttl == 0 {
             return Err(invalid("JWT_TTL_SECONDS", "must be at least 1"));
         }
@@ -127,8 +151,10 @@ impl Config {
             data_dir: var("ROOKERY_DATA_DIR")
                 .map_or_else(|| PathBuf::from("./data"), PathBuf::from),
             bcrypt_cost,
-            jwt_secret,
+            jwt_private_key,
+            jwt_public_keys,
             jwt_ttl: Duration::from_secs(ttl),
+            refresh_ttl: Duration::from_secs(refresh_days.saturating_mul(86_400)),
             feed: FeedSettings {
                 cap,
                 celebrity_threshold: parsed(&var, "FANOUT_THRESHOLD", 10_000u64)?,
@@ -272,7 +298,9 @@ mod tests {
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
         assert_eq!(c.bcrypt_cost, 12);
-        assert!(c.jwt_secret.is_none());
+        assert!(c.jwt_private_key.is_none() && c.jwt_public_keys.is_none());
+        assert_eq!(c.jwt_ttl, Duration::from_secs(900));
+        assert_eq!(c.refresh_ttl, Duration::from_secs(30 * 86_400));
         assert_eq!(c.feed.cap, 800);
         assert_eq!(c.feed.celebrity_threshold, 10_000);
         Ok(())
@@ -284,7 +312,10 @@ mod tests {
             ("ROOKERY_ADDR", "nowhere"),
             ("BCRYPT_COST", "3"),
             ("BCRYPT_COST", "twelve"),
-            ("JWT_SECRET", "short"),
+            ("JWT_SECRET", "an-old-shared-secret-of-thirty-two-bytes"),
+            ("JWT_PRIVATE_KEY", "not a key"),
+            ("JWT_PUBLIC_KEYS", "[]"),
+            ("REFRESH_TTL_DAYS", "0"),
             ("FEED_CAP", "0"),
             ("LOG_FORMAT", "xml"),
             ("MAIL_FROM", "not an address"),
@@ -349,10 +380,13 @@ mod tests {
     }
 
     #[test]
-    fn secret_is_not_printed_by_debug() -> Result<(), ConfigError> {
-        let secret = "s".repeat(40);
-        let c = config(&[("JWT_SECRET", &secret)])?;
-        assert!(!format!("{c:?}").contains(&secret));
+    fn the_private_key_is_not_printed_by_debug() -> anyhow::Result<()> {
+        let pem = SigningKey::generate().to_pem()?;
+        let pem = secrecy::ExposeSecret::expose_secret(&pem).to_owned();
+        let c = config(&[("JWT_PRIVATE_KEY", &pem)])?;
+        assert!(c.jwt_private_key.is_some());
+        let body = pem.lines().nth(1).unwrap_or("?");
+        assert!(!format!("{c:?}").contains(body));
         Ok(())
     }
 }

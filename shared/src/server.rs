@@ -60,8 +60,10 @@ impl Embedded {
             feeds: Some(feeds.clone()),
             outbox: Some(sql.outbox.clone()),
             notifications: Some(sql.notifications.clone()),
+            sessions: Some(sql.sessions.clone()),
             passwords: Some(wiring.passwords()),
             tokens: Some(wiring.local_tokens().await?),
+            revocations: Some(wiring.revocations().await?),
             ..wiring.context()
         };
         let fanout = |queue| FanoutConsumer {

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt as _;
-use rand::RngCore as _;
 use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Notify;
@@ -32,9 +31,11 @@ use crate::config::{Config, GraphBackend};
 use crate::http::Probe;
 use crate::ports::{
     Consumer, FeedCache, Mailer, NotificationStore, Outbox, PostStore, ProcessedEvents,
-    SocialGraph, UserStore,
+    SessionStore, SocialGraph, UserStore,
 };
-use crate::services::{Context, Idempotent, PasswordHasher, Relay, TokenService};
+use crate::services::{
+    Context, Idempotent, KeySet, PasswordHasher, Relay, Revocations, SigningKey, TokenService,
+};
 
 /// Events the relay reads from the outbox at a time.
 pub const RELAY_BATCH: usize = 100;
@@ -63,14 +64,17 @@ pub struct SqlStores {
     pub outbox: Arc<dyn Outbox>,
     pub processed: Arc<dyn ProcessedEvents>,
     pub notifications: Arc<dyn NotificationStore>,
+    pub sessions: Arc<dyn SessionStore>,
 }
 
-impl<S: UserStore + PostStore + Outbox + ProcessedEvents + NotificationStore> From<Arc<S>>
-    for SqlStores
+impl<S> From<Arc<S>> for SqlStores
+where
+    S: UserStore + PostStore + Outbox + ProcessedEvents + NotificationStore + SessionStore,
 {
     fn from(store: Arc<S>) -> Self {
         Self {
             users: store.clone(),
+            sessions: store.clone(),
             posts: store.clone(),
             outbox: store.clone(),
             processed: store.clone(),
@@ -144,6 +148,7 @@ impl<'a> Wiring<'a> {
     pub fn context(&self) -> Context {
         Context {
             feed: self.config.feed,
+            refresh_ttl: self.config.refresh_ttl,
             outbox_written: Arc::new(Notify::new()),
             ..Context::default()
         }
@@ -335,38 +340,94 @@ impl<'a> Wiring<'a> {
         Arc::new(PasswordHasher::new(self.config.bcrypt_cost))
     }
 
-    /// Tokens signed with `JWT_SECRET`. A function never invents a secret: every instance must
-    /// sign and verify with the same one.
-    ///
-    /// # Errors
-    /// `JWT_SECRET` is unset.
-    pub fn tokens(&self) -> anyhow::Result<Arc<TokenService>> {
-        let secret = self
-            .config
-            .jwt_secret
-            .as_ref()
-            .context("JWT_SECRET: required outside the local server")?;
-        Ok(self.token_service(secret))
-    }
-
-    /// Tokens signed with `JWT_SECRET`, or (the local server) with a secret generated once and
-    /// kept in the data folder, so tokens survive restarts without anyone inventing a secret.
-    ///
-    /// # Errors
-    /// The secret file cannot be read or written.
-    pub async fn local_tokens(&self) -> anyhow::Result<Arc<TokenService>> {
-        let secret = match &self.config.jwt_secret {
-            Some(secret) => secret.clone(),
-            None => local_secret(&self.config.data_dir).await?,
+    /// Verification keys: `JWT_PUBLIC_KEYS`, and the signing key's own public key when this
+    /// function holds it.
+    fn key_set(&self, signer: Option<&SigningKey>) -> anyhow::Result<KeySet> {
+        let listed = match &self.config.jwt_public_keys {
+            Some(jwks) => KeySet::from_jwks(jwks).context("JWT_PUBLIC_KEYS")?,
+            None => KeySet::default(),
         };
-        Ok(self.token_service(&secret))
+        Ok(match signer {
+            Some(signer) => listed.with(signer.public().clone()),
+            None => listed,
+        })
     }
 
-    fn token_service(&self, secret: &SecretString) -> Arc<TokenService> {
-        Arc::new(TokenService::new(
-            secret.expose_secret().as_bytes(),
+    fn signing_key(&self) -> anyhow::Result<Option<SigningKey>> {
+        self.config
+            .jwt_private_key
+            .as_ref()
+            .map(|pem| SigningKey::from_pem(pem.expose_secret()).context("JWT_PRIVATE_KEY"))
+            .transpose()
+    }
+
+    /// Tokens verified with the public keys: the functions that take tokens but never issue
+    /// them. A function never invents a key: every instance must verify with the same ones.
+    ///
+    /// # Errors
+    /// Neither `JWT_PUBLIC_KEYS` nor `JWT_PRIVATE_KEY` is set.
+    pub fn tokens(&self) -> anyhow::Result<Arc<TokenService>> {
+        let keys = self.key_set(self.signing_key()?.as_ref())?;
+        if keys.to_jwks()["keys"].as_array().is_none_or(Vec::is_empty) {
+            anyhow::bail!("JWT_PUBLIC_KEYS: required outside the local server");
+        }
+        Ok(Arc::new(TokenService::verifying(keys, self.config.jwt_ttl)))
+    }
+
+    /// Tokens signed with `JWT_PRIVATE_KEY`: the functions that issue them (login, account).
+    ///
+    /// # Errors
+    /// `JWT_PRIVATE_KEY` is unset.
+    pub fn issuing_tokens(&self) -> anyhow::Result<Arc<TokenService>> {
+        let signer = self
+            .signing_key()?
+            .context("JWT_PRIVATE_KEY: required outside the local server")?;
+        let keys = self.key_set(None)?;
+        Ok(Arc::new(TokenService::signing(
+            signer,
+            keys,
             self.config.jwt_ttl,
-        ))
+        )))
+    }
+
+    /// Tokens signed with `JWT_PRIVATE_KEY`, or (the local server) with a key generated once
+    /// and kept in the data folder, so tokens survive restarts without anyone making a key.
+    ///
+    /// # Errors
+    /// The key file cannot be read or written.
+    pub async fn local_tokens(&self) -> anyhow::Result<Arc<TokenService>> {
+        let signer = match self.signing_key()? {
+            Some(signer) => signer,
+            None => local_key(&self.config.data_dir).await?,
+        };
+        let keys = self.key_set(None)?;
+        Ok(Arc::new(TokenService::signing(
+            signer,
+            keys,
+            self.config.jwt_ttl,
+        )))
+    }
+
+    /// A context with the token checks of a function that verifies but never issues tokens:
+    /// the public keys and the revoked-session list.
+    ///
+    /// # Errors
+    /// `JWT_PUBLIC_KEYS` is unset, or the SQL store cannot be opened.
+    pub async fn verifying_context(&mut self) -> anyhow::Result<Context> {
+        Ok(Context {
+            tokens: Some(self.tokens()?),
+            revocations: Some(self.revocations().await?),
+            ..self.context()
+        })
+    }
+
+    /// The revoked-session list the handlers check tokens against, over the SQL store.
+    ///
+    /// # Errors
+    /// The SQL store cannot be opened.
+    pub async fn revocations(&mut self) -> anyhow::Result<Arc<Revocations>> {
+        let sessions = self.sql().await?.sessions;
+        Ok(Arc::new(Revocations::new(sessions, self.config.jwt_ttl)))
     }
 
     /// `inner` behind the record of processed events, so a redelivered event is done once.
@@ -386,25 +447,25 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-async fn local_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join("jwt_secret");
+/// The local server's signing key: `jwt_ed25519.pem` in the data folder, made on first start.
+async fn local_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
+    let path = data_dir.join("jwt_ed25519.pem");
     match tokio::fs::read_to_string(&path).await {
-        Ok(secret) if secret.trim().len() >= crate::config::MIN_SECRET_BYTES => {
-            return Ok(SecretString::from(secret.trim().to_owned()));
+        Ok(pem) => {
+            return SigningKey::from_pem(&pem).with_context(|| {
+                format!(
+                    "{} is not an Ed25519 key; delete it to make a new one",
+                    path.display()
+                )
+            });
         }
-        Ok(_) => anyhow::bail!(
-            "{} is too short; delete it to generate a new one",
-            path.display()
-        ),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(err).with_context(|| format!("read {}", path.display())),
     }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &secret).await?;
-    tracing::info!(path = %path.display(), "generated a local JWT secret");
-    Ok(SecretString::from(secret))
+    let key = SigningKey::generate();
+    write_private(&path, key.to_pem()?.expose_secret()).await?;
+    tracing::info!(path = %path.display(), kid = key.public().kid(), "generated a local token key");
+    Ok(key)
 }
 
 async fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {

@@ -95,6 +95,14 @@ impl FeedCache for MemoryFeeds {
         Ok(())
     }
 
+    async fn clear(&self, keys: &[FeedKey]) -> anyhow::Result<()> {
+        let mut feeds = self.lock()?;
+        for key in keys {
+            feeds.remove(key);
+        }
+        Ok(())
+    }
+
     async fn remove_entries(&self, keys: &[FeedKey], entries: &[FeedEntry]) -> anyhow::Result<()> {
         let mut feeds = self.lock()?;
         for key in keys {

@@ -55,6 +55,10 @@ pub enum EventPayload {
         follower_id: UserId,
         followee_id: UserId,
     },
+    /// The account is erased (DESIGN 4.3): the SQL part is done; the graph and the caches
+    /// follow.
+    #[serde(rename = "user.deleted")]
+    UserDeleted { user_id: UserId },
     #[serde(rename = "post.liked")]
     PostLiked {
         post_id: PostId,
@@ -111,6 +115,7 @@ impl Event {
             EventPayload::PostLiked { .. } => "post.liked",
             EventPayload::PostReposted { .. } => "post.reposted",
             EventPayload::PostUnreposted { .. } => "post.unreposted",
+            EventPayload::UserDeleted { .. } => "user.deleted",
         }
     }
 
@@ -166,7 +171,8 @@ impl Queue {
                 "post.reposted",
                 "post.unreposted",
             ],
-            Queue::FeedFollows => &["user.followed", "user.unfollowed"],
+            // An erased user leaves the graph and the caches, followers' feeds included.
+            Queue::FeedFollows => &["user.followed", "user.unfollowed", "user.deleted"],
             // Replies and mentions come with post.created.
             Queue::NotifyEvents => &[
                 "post.created",

@@ -78,6 +78,12 @@ uuid_id!(
     /// A user's id.
     UserId
 );
+
+uuid_id!(
+    /// A login session: the refresh tokens it rotates through and the access tokens they
+    /// issue (their `sid` claim) belong to it, and are revoked with it.
+    SessionId
+);
 uuid_id!(
     /// A post's id; its order is the feeds' order.
     PostId

@@ -7,20 +7,24 @@ pub mod markup;
 mod notification;
 mod page;
 mod post;
+mod session;
 mod text;
 mod time;
 mod user;
 
 pub use event::{Event, EventPayload, Queue};
-pub use ids::{EntryKey, EventId, NotificationId, PostId, UserId};
+pub use ids::{EntryKey, EventId, NotificationId, PostId, SessionId, UserId};
 pub use notification::{NewNotification, Notification, NotificationKind};
-pub use page::{Cursor, CursorError, Limit, Page, RelationCursor};
+pub use page::{Cursor, CursorError, Limit, NameCursor, Page, RelationCursor};
 pub use post::{
     FeedEntry, Mention, NewPost, Post, PostContent, PostStats, PostView, ReplyTo, ViewerState,
 };
-pub use text::{DisplayName, Email, Login, Password, Username};
+pub use session::{RefreshToken, TokenHash};
+pub use text::{Bio, DisplayName, Email, Login, Password, UserQuery, Username};
 pub use time::Timestamp;
-pub use user::{Credentials, NewUser, Profile, Relation, User, UserSummary};
+pub use user::{
+    Credentials, NewUser, Profile, ProfileChanges, Relation, Relationship, User, UserSummary,
+};
 
 /// A value that failed validation: which field, and why, in words a client can show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

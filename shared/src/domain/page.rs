@@ -127,6 +127,26 @@ impl Cursor for RelationCursor {
     }
 }
 
+/// User searches are ordered by username (its lower-case key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameCursor(pub String);
+
+impl Cursor for NameCursor {
+    fn encode(&self) -> String {
+        wrap(&format!("u.{}", self.0))
+    }
+
+    fn decode(raw: &str) -> Result<Self, CursorError> {
+        let text = unwrap_text(raw)?;
+        let key = text.strip_prefix("u.").ok_or(CursorError)?;
+        let valid = (1..=30).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        valid.then(|| Self(key.to_owned())).ok_or(CursorError)
+    }
+}
+
 /// One page of a listing. `next_cursor` is `None` exactly when no item follows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page<T> {

@@ -208,9 +208,99 @@ impl DisplayName {
     }
 }
 
+/// A profile's bio: 0 to 160 characters after trimming, no control characters but line breaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bio(String);
+
+impl Bio {
+    pub const MAX: usize = 160;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        if trimmed.chars().count() > Self::MAX {
+            return Err(ValidationError::new(
+                "bio",
+                "must be at most 160 characters after trimming",
+            ));
+        }
+        if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(ValidationError::new(
+                "bio",
+                "must not contain control characters other than line breaks",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user search: 1 to 30 characters, matched case-insensitively against the start of
+/// usernames and display names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserQuery(String);
+
+impl UserQuery {
+    pub const MAX: usize = 30;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let len = raw.chars().count();
+        if len == 0 || len > Self::MAX || raw.trim().is_empty() {
+            return Err(ValidationError::new(
+                "query",
+                "must be 1 to 30 characters, not only spaces",
+            ));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "query",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(raw.to_lowercase()))
+    }
+
+    /// The query in lower case, as the stores compare it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bio_is_at_most_160_characters_after_trimming() {
+        assert_eq!(
+            Bio::parse("  ")
+                .map(|b| b.as_str().to_owned())
+                .ok()
+                .as_deref(),
+            Some("")
+        );
+        assert!(Bio::parse(&format!(" {} ", "ü".repeat(160))).is_ok());
+        assert!(Bio::parse(&"ü".repeat(161)).is_err());
+        assert!(Bio::parse("two\nlines").is_ok());
+        assert!(Bio::parse("tab\there").is_err());
+    }
+
+    #[test]
+    fn a_user_query_is_1_to_30_characters_in_lower_case() {
+        assert_eq!(
+            UserQuery::parse("Ann")
+                .map(|q| q.as_str().to_owned())
+                .ok()
+                .as_deref(),
+            Some("ann")
+        );
+        assert!(UserQuery::parse("").is_err());
+        assert!(UserQuery::parse("   ").is_err());
+        assert!(UserQuery::parse(&"ü".repeat(30)).is_ok());
+        assert!(UserQuery::parse(&"ü".repeat(31)).is_err());
+    }
 
     #[test]
     fn a_login_is_a_username_or_an_email_address() {

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{DisplayName, Email, Timestamp, UserId, Username};
+use super::{Bio, DisplayName, Email, Timestamp, UserId, Username};
 
 /// A registration that passed validation, with its password already hashed.
 #[derive(Debug, Clone)]
@@ -22,7 +22,15 @@ pub struct User {
     pub username: String,
     pub email: String,
     pub display_name: String,
+    pub bio: String,
     pub created_at: Timestamp,
+}
+
+/// A `PATCH /me`: the fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub display_name: Option<DisplayName>,
+    pub bio: Option<Bio>,
 }
 
 /// What login needs: the id and the hash to verify against.
@@ -64,4 +72,13 @@ pub struct Profile {
 pub struct Relation {
     pub user: UserId,
     pub since: Timestamp,
+}
+
+/// How the reader of a profile stands towards its user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Relationship {
+    pub following: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub muting: bool,
 }

@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::extract::RequestBody;
 use crate::domain::{
-    DisplayName, Email, NotificationId, Page, Password, PostContent, PostId, PostView, Profile,
-    User, UserSummary, Username, ValidationError,
+    Bio, DisplayName, Email, NotificationId, Page, Password, PostContent, PostId, PostView,
+    Profile, ProfileChanges, Relationship, User, UserSummary, Username, ValidationError,
 };
-use crate::services::{Draft, IssuedToken, NotificationView, Registration, Thread};
+use crate::services::{Draft, IssuedSession, NotificationView, Registration, Thread};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -112,18 +112,95 @@ pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Exchanged once at `POST /auth/refresh` for new tokens; presenting it a second time
+    /// revokes the session.
+    pub refresh_token: String,
 }
 
-impl From<IssuedToken> for TokenResponse {
-    fn from(token: IssuedToken) -> Self {
+impl From<IssuedSession> for TokenResponse {
+    fn from(session: IssuedSession) -> Self {
         Self {
-            access_token: token.access_token,
+            access_token: session.access.access_token,
             token_type: "Bearer",
-            expires_in: token.expires_in,
+            expires_in: session.access.expires_in,
+            refresh_token: session.refresh.expose().to_owned(),
         }
     }
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl RequestBody for RefreshRequest {
+    const FIELDS: &'static [&'static str] = &["refresh_token"];
+}
+
+/// `PATCH /me`: the fields to change; absent or null fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProfilePatch {
+    /// 1 to 50 characters after trimming.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// 0 to 160 characters after trimming.
+    #[serde(default)]
+    pub bio: Option<String>,
+}
+
+impl RequestBody for ProfilePatch {
+    const FIELDS: &'static [&'static str] = &["display_name", "bio"];
+}
+
+impl ProfilePatch {
+    /// # Errors
+    /// The first invalid field, named.
+    pub fn into_domain(self) -> Result<ProfileChanges, ValidationError> {
+        Ok(ProfileChanges {
+            display_name: self
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()?,
+            bio: self.bio.as_deref().map(Bio::parse).transpose()?,
+        })
+    }
+}
+
+/// `PUT /me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 8 to 72 bytes.
+    pub new_password: String,
+}
+
+impl RequestBody for PasswordChange {
+    const FIELDS: &'static [&'static str] = &["current_password", "new_password"];
+}
+
+impl PasswordChange {
+    /// # Errors
+    /// The new password breaks the registration rules (named `new_password`).
+    pub fn new_password(&self) -> Result<Password, ValidationError> {
+        Password::parse(&self.new_password).map_err(|err| ValidationError {
+            field: "new_password",
+            ..err
+        })
+    }
+}
+
+/// `DELETE /me`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AccountDeletion {
+    pub password: String,
+}
+
+impl RequestBody for AccountDeletion {
+    const FIELDS: &'static [&'static str] = &["password"];
 }
 
 /// `GET /me`: the caller's own profile, with e-mail.
@@ -133,6 +210,7 @@ pub struct MeResponse {
     pub username: String,
     pub display_name: String,
     pub email: String,
+    pub bio: String,
     pub followers_count: u64,
     pub following_count: u64,
     pub posts_count: u64,
@@ -146,6 +224,7 @@ impl From<Profile> for MeResponse {
             username: p.user.username,
             display_name: p.user.display_name,
             email: p.user.email,
+            bio: p.user.bio,
             followers_count: p.followers_count,
             following_count: p.following_count,
             posts_count: p.posts_count,
@@ -154,28 +233,54 @@ impl From<Profile> for MeResponse {
     }
 }
 
-/// `GET /users/{username}`: a public profile, without e-mail.
+/// `GET /users/{username}`: a public profile, without e-mail; with `relationship` when the
+/// request carries a token.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileResponse {
     pub id: String,
     pub username: String,
     pub display_name: String,
+    pub bio: String,
     pub followers_count: u64,
     pub following_count: u64,
     pub posts_count: u64,
     pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relationship: Option<RelationshipResponse>,
 }
 
-impl From<Profile> for ProfileResponse {
-    fn from(p: Profile) -> Self {
+/// How the caller stands towards the profile's user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RelationshipResponse {
+    pub following: bool,
+    pub followed_by: bool,
+    pub blocking: bool,
+    pub muting: bool,
+}
+
+impl From<Relationship> for RelationshipResponse {
+    fn from(r: Relationship) -> Self {
+        Self {
+            following: r.following,
+            followed_by: r.followed_by,
+            blocking: r.blocking,
+            muting: r.muting,
+        }
+    }
+}
+
+impl ProfileResponse {
+    pub fn new(p: Profile, relationship: Option<Relationship>) -> Self {
         Self {
             id: p.user.id.to_string(),
             username: p.user.username,
             display_name: p.user.display_name,
+            bio: p.user.bio,
             followers_count: p.followers_count,
             following_count: p.following_count,
             posts_count: p.posts_count,
             created_at: p.user.created_at.rfc3339(),
+            relationship: relationship.map(Into::into),
         }
     }
 }

@@ -93,12 +93,20 @@ impl FromRequestParts<AppState> for Reader {
                     .then_some(token.trim())
             })
             .ok_or(ServiceError::Unauthorized)?;
-        let user = state
+        let verified = state
             .ctx
             .tokens()?
             .verify(token)
             .map_err(|_| ServiceError::Unauthorized)?;
-        Ok(Reader(Some(user)))
+        if state
+            .ctx
+            .revocations()?
+            .is_revoked(verified.session)
+            .await?
+        {
+            return Err(ServiceError::Unauthorized);
+        }
+        Ok(Reader(Some(verified.user)))
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::handlers::{auth, feed, follow, interact, meta, notifications, posts, users};
+use super::handlers::{account, auth, feed, follow, interact, meta, notifications, posts, users};
 
 /// The HTTP functions of DESIGN section 3: each serves the routes the table gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,10 +21,11 @@ pub enum Function {
     FeedRead,
     Interact,
     Notifications,
+    Account,
 }
 
 impl Function {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Register,
         Self::Login,
         Self::Profile,
@@ -33,6 +34,7 @@ impl Function {
         Self::FeedRead,
         Self::Interact,
         Self::Notifications,
+        Self::Account,
     ];
 
     /// The binary's name, as in `functions/<name>/`, template.yaml and `cargo lambda watch`.
@@ -46,6 +48,7 @@ impl Function {
             Self::FeedRead => "feed-read",
             Self::Interact => "interact",
             Self::Notifications => "notifications",
+            Self::Account => "account",
         }
     }
 }
@@ -132,11 +135,13 @@ const fn route(
 }
 
 use Access::{Public, Token};
-use Function::{FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register};
-use Method::{Delete, Get, Put};
+use Function::{
+    Account, FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register,
+};
+use Method::{Delete, Get, Patch, Put};
 
 /// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 27] = [
+pub static ROUTES: [Route; 34] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     }),
@@ -218,6 +223,23 @@ pub static ROUTES: [Route; 27] = [
         Token,
         || routes!(notifications::mark_read),
     ),
+    route(Patch, "/me", Account, Token, || routes!(account::patch_me)),
+    route(Put, "/me/password", Account, Token, || {
+        routes!(account::change_password)
+    }),
+    route(Delete, "/me", Account, Token, || {
+        routes!(account::delete_me)
+    }),
+    route(Method::Post, "/auth/refresh", Account, Public, || {
+        routes!(account::refresh)
+    }),
+    route(Method::Post, "/auth/logout", Account, Public, || {
+        routes!(account::logout)
+    }),
+    route(Get, "/.well-known/jwks.json", Account, Public, || {
+        routes!(account::jwks)
+    }),
+    route(Get, "/users", Account, Public, || routes!(account::search)),
 ];
 
 #[cfg(test)]

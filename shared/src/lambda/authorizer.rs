@@ -5,10 +5,9 @@
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
-use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::services::TokenService;
+use crate::services::{KeySet, TokenService};
 
 /// The token of an `Authorization: Bearer <token>` identity source or header.
 fn bearer(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str> {
@@ -32,20 +31,22 @@ pub fn authorize(
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     if let Some(user) = bearer(request).and_then(|token| tokens.verify(token).ok()) {
         response.is_authorized = true;
-        response.context = json!({ "user_id": user.to_string() });
+        response.context = json!({ "user_id": user.user.to_string() });
     }
     response
 }
 
-/// Serves the authorizer as a Lambda. It needs the token secret and nothing else: no store, no
-/// cache, no broker, so it starts fast and needs no network access.
+/// Serves the authorizer as a Lambda. It needs the public keys and nothing else: no private
+/// key, no store, no cache, no broker, so it starts fast and needs no network access. It does
+/// not see revocations (that needs the store): the handlers check those, within seconds.
 pub async fn serve() -> Result<(), lambda_runtime::Error> {
     let config = super::start().await?;
-    let secret = config
-        .jwt_secret
-        .as_ref()
-        .ok_or("JWT_SECRET: required outside the local server")?;
-    let tokens = &TokenService::new(secret.expose_secret().as_bytes(), config.jwt_ttl);
+    let jwks = config
+        .jwt_public_keys
+        .as_deref()
+        .ok_or("JWT_PUBLIC_KEYS: required outside the local server")?;
+    let keys = KeySet::from_jwks(jwks).map_err(|e| format!("JWT_PUBLIC_KEYS: {e}"))?;
+    let tokens = &TokenService::verifying(keys, config.jwt_ttl);
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
             Ok::<_, lambda_runtime::Error>(authorize(tokens, &event.payload))

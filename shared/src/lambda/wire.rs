@@ -3,16 +3,19 @@
 //! builder to [`super::serve_http`] or [`super::consumer::serve`]; as a binary calls no other
 //! builder, the adapters it does not use are not linked into it.
 //!
+//! Every function that verifies tokens also reads the revoked sessions from the SQL store.
+//!
 //! | function  | SQL store | graph | Redis (caches, feeds) | broker | mail | tokens |
 //! |-----------|-----------|-------|-----------------------|--------|------|--------|
 //! | register  | users, outbox | | | publishes | | |
-//! | login     | users     |       |                       |        |      | issues |
+//! | login     | users, sessions |  |                      |        |      | issues |
 //! | profile   | users, posts | counts |                  |        |      | verifies |
 //! | follow    | users, outbox | edges, lists | follow-list cache | publishes | | verifies |
 //! | post      | users, posts | | post cache            | publishes |      | verifies |
 //! | feed-read | users, posts | follows | feeds, caches   |        |      | verifies |
 //! | interact  | users, posts, outbox | | post cache      | publishes |      | verifies |
 //! | notifications | users, posts, notifications | | post cache |     |      | verifies |
+//! | account   | users, posts, sessions, outbox | edges, counts | | publishes | | issues |
 //! | notify    | notifications, processed |  |                  |        |      |        |
 //! | network   | processed | nodes |                       |        |      |        |
 //! | email     | processed |       |                       |        | sends |       |
@@ -25,11 +28,12 @@ use super::HttpWiring;
 /// The secret settings each function reads, by variable: what template.yaml gives it, and
 /// nothing more (`tests/template.rs` checks the template against this; the lambda tests check
 /// each builder's wiring against it). `NEO4J_PASSWORD` brings `NEO4J_URI` and `NEO4J_USER`.
-pub const SECRETS: [(&str, &[&str]); 14] = [
-    ("authorizer", &["JWT_SECRET"]),
+pub const SECRETS: [(&str, &[&str]); 15] = [
+    // Public keys only (`JWT_PUBLIC_KEYS`, a plain setting: nothing in it is secret).
+    ("authorizer", &[]),
     ("register", &["DATABASE_URL", "RABBITMQ_URL"]),
-    ("login", &["DATABASE_URL", "JWT_SECRET"]),
-    ("profile", &["DATABASE_URL", "NEO4J_PASSWORD", "JWT_SECRET"]),
+    ("login", &["DATABASE_URL", "JWT_PRIVATE_KEY"]),
+    ("profile", &["DATABASE_URL", "NEO4J_PASSWORD"]),
     (
         "follow",
         &[
@@ -37,24 +41,23 @@ pub const SECRETS: [(&str, &[&str]); 14] = [
             "NEO4J_PASSWORD",
             "REDIS_URL",
             "RABBITMQ_URL",
-            "JWT_SECRET",
         ],
     ),
-    (
-        "post",
-        &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
-    ),
+    ("post", &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"]),
     (
         "feed-read",
-        &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
+        &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
     ),
+    ("interact", &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"]),
+    ("notifications", &["DATABASE_URL", "REDIS_URL"]),
     (
-        "interact",
-        &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
-    ),
-    (
-        "notifications",
-        &["DATABASE_URL", "REDIS_URL", "JWT_SECRET"],
+        "account",
+        &[
+            "DATABASE_URL",
+            "NEO4J_PASSWORD",
+            "RABBITMQ_URL",
+            "JWT_PRIVATE_KEY",
+        ],
     ),
     ("notify", &["DATABASE_URL"]),
     ("network", &["DATABASE_URL", "NEO4J_PASSWORD"]),
@@ -113,17 +116,18 @@ pub async fn register(config: Config) -> anyhow::Result<HttpWiring> {
     Ok(publishing(wiring, ctx, sql.outbox))
 }
 
-/// `POST /auth/login`: credentials and tokens.
+/// `POST /auth/login`: credentials, a new session and its tokens.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or the store cannot be reached.
+/// `JWT_PRIVATE_KEY` is unset, or the store cannot be reached.
 pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        sessions: Some(sql.sessions),
         passwords: Some(wiring.passwords()),
-        tokens: Some(wiring.tokens()?),
+        tokens: Some(wiring.issuing_tokens()?),
         ..wiring.context()
     };
     Ok(http(wiring, ctx))
@@ -133,7 +137,7 @@ pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
 /// truth, so this function needs no Redis.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a store cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a store cannot be reached.
 pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -141,8 +145,7 @@ pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         posts: Some(sql.posts),
         graph: Some(wiring.graph().await?),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(http(wiring, ctx))
 }
@@ -151,7 +154,7 @@ pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
 /// fresh.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
 pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -159,8 +162,7 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         graph: Some(wiring.cached_graph().await?),
         outbox: Some(sql.outbox.clone()),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
 }
@@ -168,7 +170,7 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
 /// Create, read and delete posts, through the post cache (a delete leaves a tombstone there).
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
 pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -176,8 +178,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
 }
@@ -185,7 +186,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
 /// Home and user feeds.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
 pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -194,8 +195,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
         posts: Some(wiring.cached_posts().await?),
         graph: Some(wiring.cached_graph().await?),
         feeds: Some(wiring.feeds().await?),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(http(wiring, ctx))
 }
@@ -204,7 +204,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
 /// posts are read through the post cache, their counts from the store.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
 pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -212,8 +212,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
 }
@@ -221,7 +220,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
 /// The caller's notifications, with their posts through the post cache.
 ///
 /// # Errors
-/// `JWT_SECRET` is unset, or a configured server cannot be reached.
+/// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
 pub async fn notifications(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
@@ -229,10 +228,32 @@ pub async fn notifications(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         posts: Some(wiring.cached_posts().await?),
         notifications: Some(sql.notifications),
-        tokens: Some(wiring.tokens()?),
-        ..wiring.context()
+        ..wiring.verifying_context().await?
     };
     Ok(http(wiring, ctx))
+}
+
+/// The account life cycle: profile edits (answered with counts), password change, erasure
+/// (its event published), refresh and logout (they issue tokens), the public keys, and user
+/// search.
+///
+/// # Errors
+/// `JWT_PRIVATE_KEY` is unset, or a configured server cannot be reached.
+pub async fn account(config: Config) -> anyhow::Result<HttpWiring> {
+    let mut wiring = Wiring::new(&config).await?;
+    let sql = wiring.sql().await?;
+    let ctx = Context {
+        users: Some(sql.users),
+        posts: Some(sql.posts),
+        graph: Some(wiring.graph().await?),
+        outbox: Some(sql.outbox.clone()),
+        sessions: Some(sql.sessions),
+        passwords: Some(wiring.passwords()),
+        tokens: Some(wiring.issuing_tokens()?),
+        revocations: Some(wiring.revocations().await?),
+        ..wiring.context()
+    };
+    Ok(publishing(wiring, ctx, sql.outbox))
 }
 
 /// Queue `notify.events`: notifications of follows, likes, replies and mentions.

@@ -58,6 +58,10 @@ pub trait FeedCache: Send + Sync + 'static {
     /// undone repost takes out what it added, not the post brought in another way.
     async fn remove_entries(&self, keys: &[FeedKey], entries: &[FeedEntry]) -> anyhow::Result<()>;
 
+    /// Deletes these feeds outright (an erased user's own): they are no longer ready, and the
+    /// next read rebuilds them from the source of truth.
+    async fn clear(&self, keys: &[FeedKey]) -> anyhow::Result<()>;
+
     /// Up to `limit` entries, newest first, strictly before `before`. Counts as activity: a
     /// read feed does not expire.
     async fn page(

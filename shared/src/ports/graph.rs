@@ -71,6 +71,10 @@ pub trait SocialGraph: Send + Sync + 'static {
     /// one above the fan-out threshold; a feed read that knows this skips the query above.
     async fn has_users_with_min_followers(&self, min_followers: u64) -> anyhow::Result<bool>;
 
+    /// Takes `user` out of the graph with every edge to or from it, the other ends' counters
+    /// following; a second call changes nothing.
+    async fn remove_user(&self, user: UserId) -> anyhow::Result<()>;
+
     /// Drops any cached view of `user`'s relations, so the next read sees the graph. A store
     /// that caches nothing has nothing to do.
     async fn refresh(&self, _user: UserId) -> anyhow::Result<()> {

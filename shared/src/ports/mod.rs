@@ -9,6 +9,7 @@ mod feed_cache;
 mod graph;
 mod mailer;
 mod notifications;
+mod sessions;
 mod store;
 
 pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
@@ -16,4 +17,5 @@ pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
 pub use mailer::{Mail, Mailer};
 pub use notifications::NotificationStore;
+pub use sessions::{Rotation, SessionStore};
 pub use store::{CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore};

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Credentials, EntryKey, Event, FeedEntry, Login, NewPost, NewUser, Post, PostId, PostStats,
-    Relation, RelationCursor, Timestamp, User, UserId, UserSummary, ViewerState,
+    ProfileChanges, Relation, RelationCursor, Timestamp, User, UserId, UserQuery, UserSummary,
+    ViewerState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub trait UserStore: Send + Sync + 'static {
     /// case-insensitively.
     async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>>;
 
+    /// The credentials of the user with this id (to check a password the user re-enters).
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>>;
+
     /// The summaries of these users, in no particular order; unknown ids are left out.
     async fn summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>>;
 
@@ -41,6 +45,46 @@ pub trait UserStore: Send + Sync + 'static {
     /// are left out.
     async fn summaries_by_username(&self, usernames: &[String])
     -> anyhow::Result<Vec<UserSummary>>;
+
+    /// Changes the fields `changes` names and returns the user as it is then; `None` for an
+    /// unknown user.
+    async fn update_profile(
+        &self,
+        user: UserId,
+        changes: &ProfileChanges,
+    ) -> anyhow::Result<Option<User>>;
+
+    /// Users whose username or display name starts with `query` (compared in lower case),
+    /// ordered by username key, after the key `after`, at most `limit`. Both prefixes are
+    /// answered by an index range, never a scan.
+    async fn search_users(
+        &self,
+        query: &UserQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<UserSummary>>;
+
+    /// Replaces `user`'s password hash and revokes every session of the user at `now`, in one
+    /// transaction. False for an unknown user.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<bool>;
+
+    /// Erases `user` in one transaction with its `user.deleted` event: the user row (so the
+    /// username and e-mail are free at once), its posts and what hangs on them, its likes,
+    /// reposts and replies' counts on others' posts, the notifications it received or caused,
+    /// its sessions' refresh tokens (the sessions stay, revoked at `now`, so their access
+    /// tokens are refused), and the payloads of sent outbox events that name it. The follow
+    /// graph and the caches are the event's consumers' part. False for an unknown user.
+    async fn delete_user(
+        &self,
+        user: UserId,
+        event: &Event,
+        now: Timestamp,
+    ) -> anyhow::Result<bool>;
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,10 @@
-//! Register and log in.
+//! Registration.
 
 use crate::domain::{
-    DisplayName, Email, Event, EventPayload, Login, NewUser, Password, Timestamp, User, UserId,
-    Username,
+    DisplayName, Email, Event, EventPayload, NewUser, Password, Timestamp, User, UserId, Username,
 };
 use crate::ports::CreateUserError;
 
-use super::auth::IssuedToken;
 use super::{Context, ErrorCode, ServiceError, ServiceResult};
 
 /// A registration whose every field is valid.
@@ -54,25 +52,4 @@ pub async fn register(ctx: &Context, input: Registration) -> ServiceResult<User>
     ctx.event_written();
     tracing::info!(user_id = %created.id, "user registered");
     Ok(created)
-}
-
-/// Checks a username-or-e-mail and password; an unknown user and a wrong password fail alike,
-/// in message and in time (see [`refuse_login`] for a login no user can have).
-#[tracing::instrument(skip_all)]
-pub async fn login(ctx: &Context, login: &Login, password: &str) -> ServiceResult<IssuedToken> {
-    let credentials = ctx.users()?.credentials(login).await?;
-    let hash = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let verified = ctx.passwords()?.verify(password, hash).await?;
-    match credentials {
-        Some(credentials) if verified => Ok(ctx.tokens()?.issue(credentials.id)?),
-        _ => Err(ServiceError::Unauthorized),
-    }
-}
-
-/// Refuses a login that is neither a username nor an e-mail address after the same password
-/// check an unknown user gets, so that the answer takes as long as any other refusal.
-#[tracing::instrument(skip_all)]
-pub async fn refuse_login(ctx: &Context, password: &str) -> ServiceResult<IssuedToken> {
-    ctx.passwords()?.verify(password, None).await?;
-    Err(ServiceError::Unauthorized)
 }

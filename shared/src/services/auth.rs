@@ -1,16 +1,9 @@
-//! Passwords (bcrypt, off the async executor) and access tokens (HS256 JWT).
-
-use std::time::Duration;
+//! Passwords: bcrypt, off the async executor.
 
 use anyhow::Context as _;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::domain::{Password, Timestamp, UserId};
-
-pub const ISSUER: &str = "rookery";
-pub const AUDIENCE: &str = "rookery-api";
+use crate::domain::Password;
 
 /// bcrypt at a configured cost. Hashing is CPU-bound for tens to hundreds of milliseconds, so it
 /// runs on bcrypt's own low-priority threads ([`super::bcrypt_pool`]): the event loop keeps
@@ -74,135 +67,9 @@ impl PasswordHasher {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    iat: i64,
-    exp: i64,
-    iss: String,
-    aud: String,
-}
-
-/// An issued token and its lifetime in seconds.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    pub access_token: String,
-    pub expires_in: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("invalid token")]
-pub struct InvalidToken;
-
-/// Issues and verifies HS256 tokens with `sub`, `iat`, `exp`, `iss` and `aud`.
-pub struct TokenService {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-    ttl: Duration,
-}
-
-impl TokenService {
-    pub fn new(secret: &[u8], ttl: Duration) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["sub", "iat", "exp", "iss", "aud"]);
-        validation.leeway = 0;
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
-            ttl,
-        }
-    }
-
-    pub fn issue(&self, user: UserId) -> anyhow::Result<IssuedToken> {
-        self.issue_at(user, Timestamp::now())
-    }
-
-    fn issue_at(&self, user: UserId, now: Timestamp) -> anyhow::Result<IssuedToken> {
-        let ttl = i64::try_from(self.ttl.as_secs()).context("token lifetime")?;
-        let claims = Claims {
-            sub: user.to_string(),
-            iat: now.secs(),
-            exp: now.secs() + ttl,
-            iss: ISSUER.to_owned(),
-            aud: AUDIENCE.to_owned(),
-        };
-        let mut header = Header::new(Algorithm::HS256);
-        header.typ = Some("JWT".to_owned());
-        let access_token =
-            jsonwebtoken::encode(&header, &claims, &self.encoding).context("sign token")?;
-        Ok(IssuedToken {
-            access_token,
-            expires_in: self.ttl.as_secs(),
-        })
-    }
-
-    /// The user a token names, if its signature, algorithm, issuer, audience and lifetime hold.
-    pub fn verify(&self, token: &str) -> Result<UserId, InvalidToken> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| InvalidToken)?;
-        data.claims.sub.parse().map_err(|_| InvalidToken)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    fn tokens() -> TokenService {
-        TokenService::new(
-            b"test-secret-test-secret-test-secret!",
-            Duration::from_secs(60),
-        )
-    }
-
-    #[test]
-    fn issued_token_verifies() {
-        let user = UserId::new();
-        let token = tokens()
-            .issue(user)
-            .map(|t| t.access_token)
-            .unwrap_or_default();
-        assert_eq!(tokens().verify(&token).ok(), Some(user));
-    }
-
-    #[test]
-    fn expired_token_is_rejected() {
-        let past = Timestamp::from_millis(Timestamp::now().millis() - 3_600_000);
-        let token = tokens()
-            .issue_at(UserId::new(), past)
-            .map(|t| t.access_token)
-            .unwrap_or_default();
-        assert!(tokens().verify(&token).is_err());
-    }
-
-    #[test]
-    fn other_secret_is_rejected() {
-        let other = TokenService::new(b"another-secret-another-secret-!!", Duration::from_secs(60));
-        let token = other
-            .issue(UserId::new())
-            .map(|t| t.access_token)
-            .unwrap_or_default();
-        assert!(tokens().verify(&token).is_err());
-    }
-
-    #[test]
-    fn alg_none_is_rejected() {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        let now = Timestamp::now().secs();
-        let claims = format!(
-            r#"{{"sub":"{}","iat":{now},"exp":{},"iss":"rookery","aud":"rookery-api"}}"#,
-            UserId::new(),
-            now + 60
-        );
-        let token = format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims));
-        assert!(tokens().verify(&token).is_err());
-    }
 
     #[tokio::test]
     async fn passwords_hash_and_verify() -> anyhow::Result<()> {

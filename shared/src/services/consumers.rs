@@ -263,6 +263,32 @@ impl FanoutConsumer {
             .await
     }
 
+    /// An erased user leaves the cache and the graph: what their user feed held (their posts
+    /// and reposts, up to its cap) leaves their followers' home feeds, their own feeds go, and
+    /// then their node and edges, the other ends' counters and cached lists following. Entries
+    /// beyond the cap whose posts are gone are never shown (a page drops posts it cannot
+    /// hydrate) and are trimmed away as feeds grow. Done again on redelivery, it finds nothing.
+    async fn user_deleted(&self, user: UserId) -> anyhow::Result<()> {
+        let own = FeedKey::user(user);
+        let entries = self.feeds.page(own, None, self.settings.cap).await?;
+        let (originals, reposts): (Vec<FeedEntry>, Vec<FeedEntry>) =
+            entries.into_iter().partition(|entry| entry.via.is_none());
+        let posts: Vec<PostId> = originals.iter().map(|entry| entry.post).collect();
+        let (posts, reposts) = (&posts, &reposts);
+        self.for_followers(user, |keys| async move {
+            self.feeds.remove(&keys, posts).await?;
+            self.feeds.remove_entries(&keys, reposts).await
+        })
+        .await?;
+        self.feeds.clear(&[FeedKey::home(user), own]).await?;
+        let following = self.graph.following_ids(user).await?;
+        self.graph.remove_user(user).await?;
+        for followee in following {
+            self.graph.refresh(followee).await?;
+        }
+        Ok(())
+    }
+
     async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
         self.graph.refresh(follower).await?;
         // The graph is the truth: an unfollow that came after this event wins.
@@ -334,6 +360,7 @@ impl Consumer for FanoutConsumer {
                 follower_id,
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
+            EventPayload::UserDeleted { user_id } => self.user_deleted(user_id).await,
             EventPayload::UserRegistered { .. } | EventPayload::PostLiked { .. } => {
                 return Err(wrong_queue(self.queue, event));
             }

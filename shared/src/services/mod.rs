@@ -13,13 +13,16 @@ mod notifications;
 mod posts;
 mod profile;
 mod relay;
+mod revocations;
+mod sessions;
+pub mod tokens;
 
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-pub use accounts::{Registration, login, refuse_login, register};
-pub use auth::{IssuedToken, PasswordHasher, TokenService};
+pub use accounts::{Registration, register};
+pub use auth::PasswordHasher;
 pub use consumers::{
     EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, NotifyConsumer, welcome_mail,
 };
@@ -31,11 +34,18 @@ pub use interact::{
 };
 pub use notifications::{NotificationView, mark_read, notifications, unread_count};
 pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
-pub use profile::{profile_by_id, profile_by_username};
+pub use profile::{profile_by_id, profile_by_username, relationship, search_users, update_profile};
 pub use relay::Relay;
+pub use revocations::Revocations;
+pub use sessions::{
+    IssuedSession, change_password, delete_account, login, logout, refresh, refuse_login,
+};
+pub use tokens::{IssuedToken, KeySet, SigningKey, TokenService, Verified};
 
 use crate::domain::UserId;
-use crate::ports::{FeedCache, NotificationStore, Outbox, PostStore, SocialGraph, UserStore};
+use crate::ports::{
+    FeedCache, NotificationStore, Outbox, PostStore, SessionStore, SocialGraph, UserStore,
+};
 
 /// Feed sizing: how many entries a cached feed keeps, and from how many followers an author's
 /// posts are merged in at read time instead of being pushed to every follower.
@@ -68,6 +78,11 @@ pub struct Context {
     pub notifications: Option<Arc<dyn NotificationStore>>,
     pub passwords: Option<Arc<PasswordHasher>>,
     pub tokens: Option<Arc<TokenService>>,
+    pub sessions: Option<Arc<dyn SessionStore>>,
+    /// Which sessions are revoked, for the handlers that take access tokens.
+    pub revocations: Option<Arc<Revocations>>,
+    /// How long a refresh token lives (`REFRESH_TTL_DAYS`).
+    pub refresh_ttl: std::time::Duration,
     pub feed: FeedSettings,
     /// Woken after every write that left an event in the outbox, so that the relay (where one
     /// runs in this process) publishes it at once instead of at its next poll.
@@ -118,11 +133,30 @@ impl Context {
     pub fn tokens(&self) -> anyhow::Result<&Arc<TokenService>> {
         self.tokens.as_ref().ok_or_else(|| unwired("token service"))
     }
+
+    pub fn sessions(&self) -> anyhow::Result<&Arc<dyn SessionStore>> {
+        self.sessions
+            .as_ref()
+            .ok_or_else(|| unwired("session store"))
+    }
+
+    pub fn revocations(&self) -> anyhow::Result<&Arc<Revocations>> {
+        self.revocations
+            .as_ref()
+            .ok_or_else(|| unwired("revoked-session list"))
+    }
 }
 
 impl Context {
     fn event_written(&self) {
         self.outbox_written.notify_one();
+    }
+
+    /// This process revoked sessions: its own checks see it at once.
+    fn sessions_revoked(&self) {
+        if let Some(revocations) = &self.revocations {
+            revocations.invalidate();
+        }
     }
 
     /// A write made for a token's user needs that user to exist: a valid token can outlive its

@@ -1,6 +1,9 @@
 //! Profiles: a user with follower, following and post counts.
 
-use crate::domain::{Profile, User, UserId, Username};
+use crate::domain::{
+    Cursor as _, Limit, NameCursor, Page, Profile, ProfileChanges, Relationship, User, UserId,
+    UserQuery, UserSummary, Username,
+};
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -29,4 +32,56 @@ async fn with_counts(ctx: &Context, user: User) -> ServiceResult<Profile> {
         following_count: counts.following,
         posts_count,
     })
+}
+
+/// How `reader` stands towards `user`. Blocks and mutes arrive with DESIGN 4.4; until then
+/// nobody blocks or mutes anyone, and these two are false because that is the truth.
+pub async fn relationship(
+    ctx: &Context,
+    reader: UserId,
+    user: UserId,
+) -> ServiceResult<Relationship> {
+    if reader == user {
+        return Ok(Relationship::default());
+    }
+    let graph = ctx.graph()?;
+    let (following, followed_by) = tokio::try_join!(
+        graph.is_following(reader, user),
+        graph.is_following(user, reader)
+    )?;
+    Ok(Relationship {
+        following,
+        followed_by,
+        ..Relationship::default()
+    })
+}
+
+/// Changes the caller's display name and bio (those given) and answers the `/me` view.
+pub async fn update_profile(
+    ctx: &Context,
+    me: UserId,
+    changes: &ProfileChanges,
+) -> ServiceResult<Profile> {
+    let user = ctx
+        .users()?
+        .update_profile(me, changes)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    with_counts(ctx, user).await
+}
+
+/// Users whose username or display name starts with the query, ordered by username.
+pub async fn search_users(
+    ctx: &Context,
+    query: &UserQuery,
+    after: Option<NameCursor>,
+    limit: Limit,
+) -> ServiceResult<Page<UserSummary>> {
+    let found = ctx
+        .users()?
+        .search_users(query, after.as_ref().map(|c| c.0.as_str()), limit.probe())
+        .await?;
+    Ok(Page::from_probe(found, limit, |user| {
+        NameCursor(user.username.to_ascii_lowercase()).encode()
+    }))
 }

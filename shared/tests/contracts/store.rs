@@ -187,6 +187,7 @@ async fn create_user_and_look_it_up(
         username: username.clone(),
         email: email.clone(),
         display_name: format!("Display {username}"),
+        bio: String::new(),
         created_at: new.created_at,
     };
     check_eq(

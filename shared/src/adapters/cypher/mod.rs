@@ -135,6 +135,11 @@ impl<E: CypherExecutor> SocialGraph for CypherGraph<E> {
         Ok(())
     }
 
+    async fn remove_user(&self, user: UserId) -> anyhow::Result<()> {
+        self.call(queries::remove_user(user)).await?;
+        Ok(())
+    }
+
     async fn follow(
         &self,
         follower: UserId,

@@ -167,10 +167,27 @@ pub const ANY_WITH_MIN_FOLLOWERS: Query = Query {
     columns: &["id"],
 };
 
+/// The user's node and its edges; each other end's counter moves first. `SET` on the null of
+/// an `OPTIONAL MATCH` that found nothing does nothing.
+pub const REMOVE_USER: Query = Query {
+    name: "remove_user",
+    text: "MATCH (u:User {id: $user}) \
+           OPTIONAL MATCH (u)-[:FOLLOWS]->(b:User) \
+           SET b.followers = b.followers - 1 \
+           WITH DISTINCT u \
+           OPTIONAL MATCH (a:User)-[:FOLLOWS]->(u) \
+           SET a.following = a.following - 1 \
+           WITH DISTINCT u \
+           DETACH DELETE u",
+    access: Access::Write,
+    columns: &[],
+};
+
 /// Every query the graph runs (the schema statements above excepted).
-pub const ALL: [&Query; 12] = [
+pub const ALL: [&Query; 13] = [
     &PING,
     &ADD_USER,
+    &REMOVE_USER,
     &FOLLOW,
     &UNFOLLOW,
     &IS_FOLLOWING,
@@ -212,6 +229,13 @@ pub(super) fn ping() -> Call {
 pub(super) fn add_user(user: UserId) -> Call {
     Call {
         query: &ADD_USER,
+        params: vec![("user", id(user))],
+    }
+}
+
+pub(super) fn remove_user(user: UserId) -> Call {
+    Call {
+        query: &REMOVE_USER,
         params: vec![("user", id(user))],
     }
 }
@@ -355,6 +379,7 @@ mod tests {
         vec![
             ping(),
             add_user(a),
+            remove_user(a),
             follow(a, b, Timestamp::from_millis(1)),
             unfollow(a, b),
             is_following(a, b),

@@ -51,6 +51,7 @@ mod migrate;
 mod notifications;
 mod outbox;
 mod posts;
+mod sessions;
 mod sql;
 mod users;
 

@@ -17,6 +17,7 @@ fn user(row: &Row) -> anyhow::Result<User> {
         username: text_column(row, "username")?,
         email: text_column(row, "email")?,
         display_name: text_column(row, "display_name")?,
+        bio: String::new(),
         created_at: time_column(row, "created_at")?,
     })
 }
@@ -139,6 +140,7 @@ impl UserStore for Mssql {
             username: new.username.to_string(),
             email: new.email.as_str().to_owned(),
             display_name: new.display_name.as_str().to_owned(),
+            bio: String::new(),
             created_at: new.created_at,
         })
     }
@@ -230,6 +232,46 @@ impl UserStore for Mssql {
                 })
             })
             .collect()
+    }
+
+    // STUB (to be written): the SQL Server side of accounts.
+    async fn credentials_by_id(&self, _id: UserId) -> anyhow::Result<Option<Credentials>> {
+        Err(anyhow!("credentials_by_id: not written for SQL Server yet"))
+    }
+
+    async fn update_profile(
+        &self,
+        _user: UserId,
+        _changes: &crate::domain::ProfileChanges,
+    ) -> anyhow::Result<Option<User>> {
+        Err(anyhow!("update_profile: not written for SQL Server yet"))
+    }
+
+    async fn search_users(
+        &self,
+        _query: &crate::domain::UserQuery,
+        _after: Option<&str>,
+        _limit: usize,
+    ) -> anyhow::Result<Vec<UserSummary>> {
+        Err(anyhow!("search_users: not written for SQL Server yet"))
+    }
+
+    async fn set_password(
+        &self,
+        _user: UserId,
+        _password_hash: &str,
+        _now: crate::domain::Timestamp,
+    ) -> anyhow::Result<bool> {
+        Err(anyhow!("set_password: not written for SQL Server yet"))
+    }
+
+    async fn delete_user(
+        &self,
+        _user: UserId,
+        _event: &Event,
+        _now: crate::domain::Timestamp,
+    ) -> anyhow::Result<bool> {
+        Err(anyhow!("delete_user: not written for SQL Server yet"))
     }
 }
 

@@ -430,6 +430,21 @@ impl FeedCache for RedisFeeds {
         self.run_remove(keys, &pairs).await
     }
 
+    async fn clear(&self, keys: &[FeedKey]) -> anyhow::Result<()> {
+        // One DEL per feed: a feed's three keys share a hash tag, so each DEL stays in one
+        // Cluster slot.
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.del(&[feed_key(*key), ready_key(*key), reposts_key(*key)])
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        pipe.query_async::<()>(&mut redis)
+            .await
+            .context("clear feeds")?;
+        Ok(())
+    }
+
     async fn remove_entries(&self, keys: &[FeedKey], entries: &[FeedEntry]) -> anyhow::Result<()> {
         let pairs: Vec<String> = entries
             .iter()

@@ -82,6 +82,26 @@ impl SocialGraph for CachedGraph {
         self.inner.add_user(user).await
     }
 
+    /// The followers' cached following lists name the user: each is dropped after the removal.
+    async fn remove_user(&self, user: UserId) -> anyhow::Result<()> {
+        let mut followers = Vec::new();
+        let mut after = None;
+        loop {
+            let chunk = self.inner.follower_ids(user, after, 1_000).await?;
+            after = chunk.last().copied();
+            let full = chunk.len() == 1_000;
+            followers.extend(chunk);
+            if !full {
+                break;
+            }
+        }
+        self.inner.remove_user(user).await?;
+        for follower in followers.into_iter().chain([user]) {
+            self.drop_lists(follower).await?;
+        }
+        Ok(())
+    }
+
     async fn follow(
         &self,
         follower: UserId,

@@ -34,6 +34,26 @@ impl SocialGraph for Sqlite {
         Ok(())
     }
 
+    async fn remove_user(&self, user: UserId) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await.context("begin")?;
+        for statement in [
+            "UPDATE follower_counts SET followers = followers - 1
+             WHERE user_id IN (SELECT followee_id FROM follows WHERE follower_id = ?1)",
+            "DELETE FROM follows WHERE follower_id = ?1",
+            "DELETE FROM follows WHERE followee_id = ?1",
+            "DELETE FROM follower_counts WHERE user_id = ?1",
+            "DELETE FROM graph_nodes WHERE user_id = ?1",
+        ] {
+            sqlx::query(statement)
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await
+                .context("remove user from the graph")?;
+        }
+        tx.commit().await.context("commit removal")?;
+        Ok(())
+    }
+
     async fn follow(
         &self,
         follower: UserId,

@@ -5,6 +5,7 @@ mod graph;
 mod notifications;
 mod outbox;
 mod posts;
+mod sessions;
 mod users;
 
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! One module per resource; each handler turns a request into domain values, calls one use
 //! case and turns its result into a response.
 
+pub mod account;
 pub mod auth;
 pub mod feed;
 pub mod follow;

@@ -3,7 +3,7 @@ use axum::extract::State;
 
 use crate::http::AppState;
 use crate::http::dto::{MeResponse, ProfileResponse};
-use crate::http::extract::{AuthUser, UserPath};
+use crate::http::extract::{AuthUser, Reader, UserPath};
 use crate::http::problem::Problem;
 use crate::services::{self, ServiceError};
 
@@ -33,14 +33,20 @@ pub async fn me(
     get, path = "/users/{username}", tag = "users",
     params(("username" = String, Path, description = "Case-insensitive")),
     responses(
-        (status = 200, description = "A public profile", body = ProfileResponse),
+        (status = 200, description = "A public profile; with a token, also how the caller stands towards the user", body = ProfileResponse),
+        (status = 401, description = "A token was sent and is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn profile(
     State(state): State<AppState>,
+    Reader(reader): Reader,
     UserPath(username): UserPath,
 ) -> Result<Json<ProfileResponse>, ServiceError> {
     let profile = services::profile_by_username(&state.ctx, &username).await?;
-    Ok(Json(profile.into()))
+    let relationship = match reader {
+        Some(reader) => Some(services::relationship(&state.ctx, reader, profile.user.id).await?),
+        None => None,
+    };
+    Ok(Json(ProfileResponse::new(profile, relationship)))
 }
