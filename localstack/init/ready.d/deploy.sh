@@ -2,7 +2,7 @@
 # LocalStack ready hook (mounted at /etc/localstack/init/ready.d): deploys Rookery as
 # template.yaml would, within what LocalStack's community edition emulates.
 #   1. the secrets the template's parameters name: one per secret setting under SecretsPrefix
-#      (rookery/JWT_SECRET, rookery/RABBITMQ_URL, rookery/REDIS_URL, ...) and the broker
+#      (rookery/JWT_PRIVATE_KEY, rookery/RABBITMQ_URL, rookery/REDIS_URL, ...) and the broker
 #      credentials (BrokerCredentialsSecretArn, {"username", "password"}); an existing secret is
 #      kept, so an edited one survives a re-run;
 #   2. every function of the template from target/lambda/<name>/bootstrap.zip (provided.al2023,
@@ -56,6 +56,7 @@ post        http        256  10
 feed-read   http        256  10
 interact    http        256  10
 notifications http      256  10
+account     http        256  10
 network     queue       256  60
 email       queue       256  60
 notify      queue       256  60
@@ -99,6 +100,13 @@ GET     /tags/{tag}/posts            interact
 GET     /notifications               notifications
 GET     /notifications/unread_count  notifications
 POST    /notifications/read          notifications
+PATCH   /me                          account
+PUT     /me/password                 account
+DELETE  /me                          account
+POST    /auth/refresh                account
+POST    /auth/logout                 account
+GET     /.well-known/jwks.json       account
+GET     /users                       account
 ROUTES
 }
 
@@ -129,15 +137,16 @@ elif command == "environment":
     def from_secret(key):
         return prefix + key
     secrets_of = {
-        "authorizer": ["JWT_SECRET"],
+        "authorizer": [],
         "register": ["DATABASE_URL", "RABBITMQ_URL"],
-        "login": ["DATABASE_URL", "JWT_SECRET"],
-        "profile": ["DATABASE_URL", "NEO4J_PASSWORD", "JWT_SECRET"],
-        "follow": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
-        "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
-        "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "JWT_SECRET"],
-        "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL", "JWT_SECRET"],
-        "notifications": ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"],
+        "login": ["DATABASE_URL", "JWT_PRIVATE_KEY"],
+        "profile": ["DATABASE_URL", "NEO4J_PASSWORD"],
+        "follow": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL"],
+        "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
+        "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
+        "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
+        "notifications": ["DATABASE_URL", "REDIS_URL"],
+        "account": ["DATABASE_URL", "NEO4J_PASSWORD", "RABBITMQ_URL", "JWT_PRIVATE_KEY"],
         "notify": ["DATABASE_URL"],
         "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
         "email": ["DATABASE_URL", "SMTP_URL"],
@@ -148,7 +157,7 @@ elif command == "environment":
         sys.exit(f"{name}: no secrets listed for this function")
     uses = set(secrets_of[name])
     env = {}
-    for key in ("JWT_SECRET", "RABBITMQ_URL"):
+    for key in ("JWT_PRIVATE_KEY", "RABBITMQ_URL"):
         if key in uses:
             env[key + "_SECRET_ID"] = from_secret(key)
     for key, use in (("REDIS_URL", "USE_REDIS"), ("SMTP_URL", "USE_SMTP"), ("DATABASE_URL", "USE_SQL_SERVER")):
@@ -159,10 +168,13 @@ elif command == "environment":
         env["NEO4J_USER"] = os.environ.get("NEO4J_USER", "neo4j")
         env["NEO4J_PASSWORD_SECRET_ID"] = from_secret("NEO4J_PASSWORD")
     settings = {"MAIL_FROM": "Rookery <no-reply@rookery.local>", "BCRYPT_COST": "12",
-                "JWT_TTL_SECONDS": "3600", "FEED_CAP": "800", "FANOUT_THRESHOLD": "10000",
+                "JWT_TTL_SECONDS": "900", "REFRESH_TTL_DAYS": "30", "FEED_CAP": "800", "FANOUT_THRESHOLD": "10000",
                 "FEED_TTL_DAYS": "30", "RUST_LOG": "info"}
     for key, default in settings.items():
         env[key] = os.environ.get(key) or default
+    # The public keys are no secret: every function gets them, as from template.yaml's Globals.
+    with open(os.environ["JWKS_FILE"]) as jwks:
+        env["JWT_PUBLIC_KEYS"] = jwks.read().strip()
     env["LOG_FORMAT"] = "json"
     env["ROOKERY_DATA_DIR"] = "/tmp/rookery"
     if trigger == "http":
@@ -170,6 +182,24 @@ elif command == "environment":
         # put it before the path; the HTTP API's $default stage and function URLs do not.
         env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"] = "true"
     print(json.dumps({"Variables": env}))
+elif command == "jwks":
+    # The JWK Set of the Ed25519 private key (PKCS#8 PEM) in file args[0], kid = its RFC 7638
+    # thumbprint, as rookery's KeySet reads it. `cryptography` ships with LocalStack's image.
+    import base64, hashlib
+    from cryptography.hazmat.primitives import serialization
+    with open(args[0], "rb") as pem:
+        key = serialization.load_pem_private_key(pem.read(), password=None)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": x}, separators=(",", ":"), sort_keys=True)
+    kid = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+    print(json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}]}))
+elif command == "new-key":
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    print(Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode(), end="")
 elif command == "architecture":
     # The Lambda architecture of the zip's bootstrap, from its ELF header (e_machine).
     with zipfile.ZipFile(args[0]) as z:
@@ -241,7 +271,19 @@ ensure_resource() {
 # --- 1. secrets ------------------------------------------------------------------------------
 # One secret per setting, from compose.yaml's environment; a setting left empty there (say
 # DATABASE_URL without SQL Server) gets no secret, and no function is pointed to one.
-for key in JWT_SECRET RABBITMQ_URL REDIS_URL SMTP_URL DATABASE_URL NEO4J_PASSWORD; do
+# The token key: the one kept from an earlier run, else JWT_PRIVATE_KEY from compose.yaml, else
+# a new one. Its public half becomes JWT_PUBLIC_KEYS of every function.
+key_secret=${secrets_prefix}JWT_PRIVATE_KEY
+if awslocal secretsmanager describe-secret --secret-id "$key_secret" >/dev/null 2>&1; then
+  JWT_PRIVATE_KEY=$(awslocal secretsmanager get-secret-value --secret-id "$key_secret" \
+    --query SecretString --output text)
+elif [[ -z ${JWT_PRIVATE_KEY:-} ]]; then
+  JWT_PRIVATE_KEY=$(helper new-key)
+fi
+printf '%s\n' "$JWT_PRIVATE_KEY" >"$work/jwt-private-key.pem"
+export JWKS_FILE=$work/jwks.json
+helper jwks "$work/jwt-private-key.pem" >"$JWKS_FILE"
+for key in JWT_PRIVATE_KEY RABBITMQ_URL REDIS_URL SMTP_URL DATABASE_URL NEO4J_PASSWORD; do
   [[ -n ${!key:-} ]] || continue
   printf '%s' "${!key}" >"$work/secret-$key"
   ensure_secret "$secrets_prefix$key" "$work/secret-$key"

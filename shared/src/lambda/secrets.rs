@@ -28,7 +28,7 @@ use serde::Deserialize;
 
 /// The settings that may come from Secrets Manager: every one that holds a credential.
 pub const SECRET_SETTINGS: [&str; 6] = [
-    "JWT_SECRET",
+    "JWT_PRIVATE_KEY",
     "DATABASE_URL",
     "NEO4J_PASSWORD",
     "REDIS_URL",
@@ -347,7 +347,7 @@ mod tests {
     async fn a_secret_id_without_credentials_names_what_is_missing() {
         let err = resolve(env(&[
             ("AWS_REGION", "eu-west-1"),
-            ("JWT_SECRET_SECRET_ID", "rookery/JWT_SECRET"),
+            ("JWT_PRIVATE_KEY_SECRET_ID", "rookery/JWT_PRIVATE_KEY"),
         ]))
         .await
         .unwrap_err();
@@ -381,7 +381,7 @@ mod tests {
     fn the_request_is_signed_for_secrets_manager_and_carries_the_session_token() {
         let client = SecretsManager::from_env(env(&AWS)).unwrap();
         let request = client
-            .signed(br#"{"SecretId":"rookery/JWT_SECRET"}"#)
+            .signed(br#"{"SecretId":"rookery/JWT_PRIVATE_KEY"}"#)
             .unwrap();
         let header = |name: &str| {
             request

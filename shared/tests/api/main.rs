@@ -1,6 +1,7 @@
 //! Integration tests: the real server, started in this process on a free port over a fresh data
 //! folder, driven over HTTP.
 
+mod accounts;
 mod conversations;
 mod errors;
 mod idempotency;

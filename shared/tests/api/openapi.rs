@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use rookery_test_support::TestApp;
 
-/// DESIGN section 4 (with 4.2), by hand: the document must match this list exactly.
-const CONTRACT: [(&str, &str); 27] = [
+/// DESIGN section 4 (with 4.2 and 4.3), by hand: the document must match this list exactly.
+const CONTRACT: [(&str, &str); 34] = [
     ("post", "/auth/register"),
     ("post", "/auth/login"),
     ("get", "/me"),
@@ -37,6 +37,13 @@ const CONTRACT: [(&str, &str); 27] = [
     ("get", "/notifications"),
     ("get", "/notifications/unread_count"),
     ("post", "/notifications/read"),
+    ("patch", "/me"),
+    ("put", "/me/password"),
+    ("delete", "/me"),
+    ("post", "/auth/refresh"),
+    ("post", "/auth/logout"),
+    ("get", "/.well-known/jwks.json"),
+    ("get", "/users"),
 ];
 
 #[tokio::test]

@@ -4,22 +4,44 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
+use rookery::services::SigningKey;
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use rookery_test_support::TestApp;
 
-fn sign(secret: &[u8], claims: &Value) -> anyhow::Result<String> {
-    let mut header = Header::new(Algorithm::HS256);
+/// The local server's signing key (generated in its data folder) and its `kid`.
+fn app_key(app: &TestApp) -> anyhow::Result<(EncodingKey, String)> {
+    let pem = std::fs::read_to_string(app.data.path().join("jwt_ed25519.pem"))?;
+    let kid = SigningKey::from_pem(&pem)?.public().kid().to_owned();
+    Ok((ed_key(&pem)?, kid))
+}
+
+fn ed_key(pem: &str) -> anyhow::Result<EncodingKey> {
+    use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)?;
+    Ok(EncodingKey::from_ed_der(key.to_pkcs8_der()?.as_bytes()))
+}
+
+fn sign_as(
+    key: &EncodingKey,
+    alg: Algorithm,
+    kid: Option<&str>,
+    claims: &Value,
+) -> anyhow::Result<String> {
+    let mut header = Header::new(alg);
     header.typ = Some("JWT".into());
-    Ok(jsonwebtoken::encode(
-        &header,
-        claims,
-        &EncodingKey::from_secret(secret),
-    )?)
+    header.kid = kid.map(str::to_owned);
+    Ok(jsonwebtoken::encode(&header, claims, key)?)
+}
+
+fn sign(key: &(EncodingKey, String), claims: &Value) -> anyhow::Result<String> {
+    sign_as(&key.0, Algorithm::EdDSA, Some(&key.1), claims)
 }
 
 fn claims(sub: &str, iat: i64, exp: i64, iss: &str, aud: &str) -> Value {
-    json!({"sub": sub, "iat": iat, "exp": exp, "iss": iss, "aud": aud})
+    json!({"sub": sub, "sid": uuid::Uuid::now_v7().to_string(), "iat": iat, "exp": exp,
+           "iss": iss, "aud": aud})
 }
 
 async fn protected_routes_refuse(
@@ -62,18 +84,14 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let good = app.user("ann").await?;
     app.user("bob").await?;
-    let secret = std::fs::read_to_string(app.data.path().join("jwt_secret"))?;
-    let secret = secret.trim().as_bytes();
+    let key = app_key(&app)?;
     let me: String = app.get("/me", Some(&good)).await?.str("id")?;
     let now = chrono::Utc::now().timestamp();
 
-    // The genuine token works, and a hand-made one with the right secret and claims too: the
+    // The genuine token works, and a hand-made one with the right key and claims too: the
     // attacks below fail for their one defect, not for the way they were made.
     app.get("/me", Some(&good)).await?.ok(200)?;
-    let crafted = sign(
-        secret,
-        &claims(&me, now, now + 60, "rookery", "rookery-api"),
-    )?;
+    let crafted = sign(&key, &claims(&me, now, now + 60, "rookery", "rookery-api"))?;
     app.get("/me", Some(&crafted)).await?.ok(200)?;
 
     protected_routes_refuse(&app, None, None).await?;
@@ -83,27 +101,41 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
     protected_routes_refuse(&app, Some("garbage"), None).await?;
 
     let expired = sign(
-        secret,
+        &key,
         &claims(&me, now - 7200, now - 3600, "rookery", "rookery-api"),
     )?;
     protected_routes_refuse(&app, Some(&expired), None).await?;
-    let wrong_audience = sign(
-        secret,
-        &claims(&me, now, now + 60, "rookery", "someone-else"),
-    )?;
+    let wrong_audience = sign(&key, &claims(&me, now, now + 60, "rookery", "someone-else"))?;
     protected_routes_refuse(&app, Some(&wrong_audience), None).await?;
-    let wrong_issuer = sign(
-        secret,
-        &claims(&me, now, now + 60, "mallory", "rookery-api"),
-    )?;
+    let wrong_issuer = sign(&key, &claims(&me, now, now + 60, "mallory", "rookery-api"))?;
     protected_routes_refuse(&app, Some(&wrong_issuer), None).await?;
+    // Signed by another key that claims the app key's id.
+    let other = SigningKey::generate().to_pem()?;
+    let other = ed_key(other.expose_secret())?;
     let forged = sign(
-        b"a-secret-that-rookery-never-used!!",
+        &(other, key.1.clone()),
         &claims(&me, now, now + 60, "rookery", "rookery-api"),
     )?;
     protected_routes_refuse(&app, Some(&forged), None).await?;
+    // The right key without its id, or under an id the server does not know.
+    let claims_now = claims(&me, now, now + 60, "rookery", "rookery-api");
+    let no_kid = sign_as(&key.0, Algorithm::EdDSA, None, &claims_now)?;
+    protected_routes_refuse(&app, Some(&no_kid), None).await?;
+    let unknown_kid = sign_as(
+        &key.0,
+        Algorithm::EdDSA,
+        Some("someone-elses-key"),
+        &claims_now,
+    )?;
+    protected_routes_refuse(&app, Some(&unknown_kid), None).await?;
+    // No session id: no way to revoke it, so no token.
+    let no_sid = sign(
+        &key,
+        &json!({"sub": me, "iat": now, "exp": now + 60, "iss": "rookery", "aud": "rookery-api"}),
+    )?;
+    protected_routes_refuse(&app, Some(&no_sid), None).await?;
     let unknown_user = sign(
-        secret,
+        &key,
         &claims(
             "0190c5e0-0000-7000-8000-000000000000",
             now,
@@ -114,8 +146,8 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
     )?;
     app.get("/me", Some(&unknown_user)).await?.problem(401)?;
     let no_exp = sign(
-        secret,
-        &json!({"sub": me, "iat": now, "iss": "rookery", "aud": "rookery-api"}),
+        &key,
+        &json!({"sub": me, "sid": uuid::Uuid::now_v7().to_string(), "iat": now, "iss": "rookery", "aud": "rookery-api"}),
     )?;
     protected_routes_refuse(&app, Some(&no_exp), None).await?;
 
@@ -150,28 +182,30 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
         None,
     )
     .await?;
-    // HS512 with the right secret: only HS256 is accepted.
-    let mut strong = Header::new(Algorithm::HS512);
-    strong.typ = Some("JWT".into());
-    let hs512 = jsonwebtoken::encode(
-        &strong,
-        &claims(&me, now, now + 60, "rookery", "rookery-api"),
-        &EncodingKey::from_secret(secret),
+    // Algorithm confusion: HS256 keyed with the public key the server publishes.
+    let jwks = app.get("/.well-known/jwks.json", None).await?;
+    let jwks = jwks.ok(200)?;
+    let x = jwks["keys"][0]["x"].as_str().unwrap_or_default().to_owned();
+    let confused = sign_as(
+        &EncodingKey::from_secret(x.as_bytes()),
+        Algorithm::HS256,
+        Some(&key.1),
+        &claims_now,
     )?;
-    protected_routes_refuse(&app, Some(&hs512), None).await?;
+    protected_routes_refuse(&app, Some(&confused), None).await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn a_valid_token_for_a_user_who_does_not_exist_writes_nothing() -> anyhow::Result<()> {
-    // Signed with the app's own secret, for a user id the database never had (as after a
-    // database reset under the same JWT_SECRET).
+    // Signed with the app's own key, for a user id the database never had (as after a
+    // database reset under the same key).
     let app = TestApp::spawn().await?;
-    let secret = std::fs::read_to_string(app.data.path().join("jwt_secret"))?;
+    let key = app_key(&app)?;
     let now = chrono::Utc::now().timestamp();
     let ghost = uuid::Uuid::now_v7().to_string();
     let token = sign(
-        secret.trim().as_bytes(),
+        &key,
         &claims(&ghost, now, now + 600, "rookery", "rookery-api"),
     )?;
     app.register("ann").await?;
@@ -208,18 +242,31 @@ async fn login_token_has_the_designed_shape() -> anyhow::Result<()> {
         .await?;
     let body = reply.ok(200)?;
     assert_eq!(body["token_type"], "Bearer");
-    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["expires_in"], 900);
+    assert!(
+        body["refresh_token"]
+            .as_str()
+            .is_some_and(|t| t.len() == 43)
+    );
     let token = body["access_token"].as_str().unwrap_or_default();
     let parts: Vec<&str> = token.split('.').collect();
     anyhow::ensure!(parts.len() == 3, "three parts");
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0])?)?;
-    assert_eq!(header["alg"], "HS256");
+    assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "JWT");
+    let jwks = app.get("/.well-known/jwks.json", None).await?;
+    let jwks = jwks.ok(200)?;
+    assert_eq!(header["kid"], jwks["keys"][0]["kid"]);
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1])?)?;
     assert_eq!(claims["iss"], "rookery");
     assert_eq!(claims["aud"], "rookery-api");
     let exp = claims["exp"].as_i64().unwrap_or_default();
     let iat = claims["iat"].as_i64().unwrap_or_default();
-    assert_eq!(exp - iat, 3600);
+    assert_eq!(exp - iat, 900);
+    assert!(
+        claims["sid"]
+            .as_str()
+            .is_some_and(|sid| uuid::Uuid::parse_str(sid).is_ok())
+    );
     Ok(())
 }

@@ -252,6 +252,15 @@ impl UserStore for Sqlite {
         now: Timestamp,
     ) -> anyhow::Result<bool> {
         let mut tx = self.pool.begin().await.context("begin")?;
+        // The rows that point at the user go first (posts reference it); for an unknown user
+        // they are none, and the transaction is dropped, undoing nothing.
+        for (what, statement) in ERASURE {
+            sqlx::query(statement)
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("erase {what}"))?;
+        }
         let deleted = sqlx::query("DELETE FROM users WHERE id = ?1")
             .bind(user.to_string())
             .execute(&mut *tx)
@@ -261,13 +270,6 @@ impl UserStore for Sqlite {
         if deleted == 0 {
             return Ok(false);
         }
-        for (what, statement) in ERASURE {
-            sqlx::query(statement)
-                .bind(user.to_string())
-                .execute(&mut *tx)
-                .await
-                .with_context(|| format!("erase {what}"))?;
-        }
         super::sessions::revoke_all(&mut tx, user, now).await?;
         insert_outbox(&mut tx, event).await?;
         tx.commit().await.context("commit erasure")?;
@@ -276,7 +278,8 @@ impl UserStore for Sqlite {
 }
 
 /// What an erased user leaves in other rows, in the order it must go: counts on others' posts
-/// before the rows they count, a post's dependants before the posts. `?1` is the user's id.
+/// before the rows they count, a post's dependants before the posts, all before the user row.
+/// `?1` is the user's id.
 const ERASURE: [(&str, &str); 14] = [
     (
         "like counts",
