@@ -37,7 +37,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 API = "/2018-06-01/runtime"
-JWT_SECRET = "rookery-startup-bench-secret-of-at-least-32-bytes"
+# RFC 8037's published example key (appendix A.1) and its JWK Set: for benchmarks only.
+JWT_PRIVATE_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+    "-----END PRIVATE KEY-----\n"
+)
+JWT_PUBLIC_KEYS = json.dumps({"keys": [{
+    "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+    "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "alg": "EdDSA", "use": "sig"}]})
 TARGET_MS = 30.0
 TARGET_BYTES = 10_000_000  # "under 10 MB", read strictly as 10^7 bytes
 MIB = 1024 * 1024
@@ -208,10 +216,12 @@ def function_env(name: str, api: str, data_dir: Path) -> dict[str, str]:
         "AWS_LAMBDA_LOG_STREAM_NAME": f"2026/11/25/[$LATEST]{uuid.uuid4().hex}",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
         "AWS_REGION": "us-east-1",
-        "JWT_SECRET": JWT_SECRET,
+        "JWT_PUBLIC_KEYS": JWT_PUBLIC_KEYS,
         "ROOKERY_DATA_DIR": str(data_dir),
         "BCRYPT_COST": "4",
     }
+    if name in ("login", "account"):
+        env["JWT_PRIVATE_KEY"] = JWT_PRIVATE_KEY
     if name == "relay":
         env["RABBITMQ_URL"] = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
         env["RABBITMQ_NAMESPACE"] = "bench-startup"
@@ -316,6 +326,7 @@ FIXTURES = {
     "feed-read": Fixture("http/feed.json"),
     "interact": Fixture("http/tag-posts.json"),
     "notifications": Fixture("http/unread-count.json"),
+    "account": Fixture("http/search-users.json"),
     "network": Fixture("rabbitmq/user-registered.json", ("network.users",)),
     "email": Fixture("rabbitmq/user-registered.json", ("email.welcome",)),
     "fanout": Fixture("rabbitmq/mixed.json", ("feed.posts", "feed.follows")),
@@ -517,7 +528,7 @@ def markdown(report: dict) -> str:
         " binary against a fresh local Runtime API (scripts/lambda_runtime_emulator.py) holding one event;"
         " *first answer* is spawn to the arrival of its `/response`, *init* spawn to its first `GET /next`,"
         " RSS is VmRSS right after the answer. p90 is nearest-rank. Environment: only the Lambda variables,"
-        " JWT_SECRET, ROOKERY_DATA_DIR, BCRYPT_COST=4 and RUST_LOG=info: no REDIS_URL, RABBITMQ_URL (but for the relay) or"
+        " JWT_PUBLIC_KEYS (JWT_PRIVATE_KEY for login and account), ROOKERY_DATA_DIR, BCRYPT_COST=4 and RUST_LOG=info: no REDIS_URL, RABBITMQ_URL (but for the relay) or"
         " SMTP_URL, so the embedded adapters (SQLite, memory feeds, mail to a folder; events wait in the outbox).",
         f"- Targets of the benchmark issue: first answer under {TARGET_MS:g} ms (judged on the median, every run"
         " answered), binary under 10 MB (read as 10,000,000 bytes).",

@@ -21,10 +21,8 @@ use rookery::ports::FeedKey;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-const SECRET: &str = "an-end-to-end-secret-of-32-bytes-or-more";
-
 /// Every function binary, with the `cargo test`-built executable of each.
-const FUNCTIONS: [(&str, &str); 14] = [
+const FUNCTIONS: [(&str, &str); 15] = [
     ("register", env!("CARGO_BIN_EXE_register")),
     ("login", env!("CARGO_BIN_EXE_login")),
     ("authorizer", env!("CARGO_BIN_EXE_authorizer")),
@@ -34,6 +32,7 @@ const FUNCTIONS: [(&str, &str); 14] = [
     ("feed-read", env!("CARGO_BIN_EXE_feed-read")),
     ("interact", env!("CARGO_BIN_EXE_interact")),
     ("notifications", env!("CARGO_BIN_EXE_notifications")),
+    ("account", env!("CARGO_BIN_EXE_account")),
     ("notify", env!("CARGO_BIN_EXE_notify")),
     ("network", env!("CARGO_BIN_EXE_network")),
     ("email", env!("CARGO_BIN_EXE_email")),
@@ -45,7 +44,7 @@ const FUNCTIONS: [(&str, &str); 14] = [
 use rookery::lambda::secrets::{SECRET_SETTINGS, id_variable};
 use rookery::lambda::wire::secrets_of;
 use rookery_test_support::app::maildev_mails_to;
-use rookery_test_support::{secrets, service_url};
+use rookery_test_support::{keys, secrets, service_url};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,7 +124,8 @@ impl Processes {
 fn product_env(data: &Path, namespace: &str) -> Vec<(&'static str, String)> {
     vec![
         ("ROOKERY_DATA_DIR", data.display().to_string()),
-        ("JWT_SECRET", SECRET.to_owned()),
+        ("JWT_PRIVATE_KEY", keys::PRIVATE_KEY.to_owned()),
+        ("JWT_PUBLIC_KEYS", keys::public_keys().unwrap_or_default()),
         ("BCRYPT_COST", "4".to_owned()),
         ("REDIS_URL", service_url("TEST_REDIS_URL")),
         ("RABBITMQ_URL", service_url("TEST_RABBITMQ_URL")),

@@ -206,7 +206,7 @@ fn an_extra_secret_is_caught() {
         policies: vec![serde_json::json!({"Statement": [{
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
-            "Resource": [arn("DATABASE_URL"), arn("SMTP_URL"), arn("JWT_SECRET")],
+            "Resource": [arn("DATABASE_URL"), arn("SMTP_URL"), arn("JWT_PRIVATE_KEY")],
         }]})],
         ..FunctionProperties::default()
     };

@@ -22,25 +22,20 @@ fn unique(name: &str) -> String {
 
 #[tokio::test]
 async fn each_setting_named_by_a_secret_id_is_read_from_its_secret() {
-    let (jwt, database) = (unique("JWT_SECRET"), unique("DATABASE_URL"));
-    create(&jwt, "a-jwt-secret-of-at-least-thirty-two-bytes")
-        .await
-        .unwrap();
+    let (jwt, database) = (unique("JWT_PRIVATE_KEY"), unique("DATABASE_URL"));
+    create(&jwt, "a-private-key").await.unwrap();
     create(&database, "mssql://sa:p%40ss@db:1433/rookery")
         .await
         .unwrap();
     let values = resolve(env(&[
-        ("JWT_SECRET_SECRET_ID", jwt),
+        ("JWT_PRIVATE_KEY_SECRET_ID", jwt),
         ("DATABASE_URL_SECRET_ID", database),
         ("REDIS_URL", "redis://127.0.0.1:6379".to_owned()),
     ]))
     .await
     .unwrap();
     let read = |name| values.get(name).map(|v| v.expose_secret().to_owned());
-    assert_eq!(
-        read("JWT_SECRET").as_deref(),
-        Some("a-jwt-secret-of-at-least-thirty-two-bytes")
-    );
+    assert_eq!(read("JWT_PRIVATE_KEY").as_deref(), Some("a-private-key"));
     assert_eq!(
         read("DATABASE_URL").as_deref(),
         Some("mssql://sa:p%40ss@db:1433/rookery")

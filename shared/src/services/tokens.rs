@@ -281,6 +281,11 @@ impl TokenService {
         }
     }
 
+    /// Whether this service holds the signing key (only the functions that issue tokens do).
+    pub fn can_issue(&self) -> bool {
+        self.signer.is_some()
+    }
+
     /// How long an access token lives.
     pub fn ttl(&self) -> Duration {
         self.ttl

@@ -17,19 +17,17 @@ use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
 use rookery::http::routes::Function::{
-    FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register,
+    Account, FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register,
 };
-use rookery::http::routes::{Function as HttpFunction, ROUTES};
+use rookery::http::routes::{Access, Function as HttpFunction, ROUTES};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
 use rookery::lambda::{HttpWiring, wire};
 use rookery::ports::{ConsumeError, Consumer};
-use rookery::services::Relay;
-use rookery_test_support::service_url;
+use rookery::services::{KeySet, Relay, SigningKey, TokenService};
+use rookery_test_support::{keys, service_url};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
 
 fn fixture(path: &str) -> anyhow::Result<String> {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -54,7 +52,8 @@ async fn function() -> anyhow::Result<Functions> {
     let vars: HashMap<&str, String> = HashMap::from([
         ("ROOKERY_DATA_DIR", data.path().display().to_string()),
         ("BCRYPT_COST", "4".to_owned()),
-        ("JWT_SECRET", SECRET.to_owned()),
+        ("JWT_PRIVATE_KEY", keys::PRIVATE_KEY.to_owned()),
+        ("JWT_PUBLIC_KEYS", keys::public_keys()?),
     ]);
     let config = Config::from_lookup(|name| vars.get(name).cloned())?;
     let http = HashMap::from([
@@ -66,6 +65,7 @@ async fn function() -> anyhow::Result<Functions> {
         (FeedRead, wire::feed_read(config.clone()).await?),
         (Interact, wire::interact(config.clone()).await?),
         (Notifications, wire::notifications(config.clone()).await?),
+        (Account, wire::account(config.clone()).await?),
     ]);
     let mut consumers = wire::email(config.clone()).await?;
     consumers.extend(wire::network(config.clone()).await?);
@@ -227,6 +227,11 @@ async fn http_functions_answer_api_gateway_requests() -> anyhow::Result<()> {
         f.call_on(Interact, "http/like.json", "", root).await?.0 == 401,
         "a like without a token"
     );
+    let (status, found) = f.call(Account, "http/search-users.json", "").await?;
+    ensure!(
+        status == 200 && found["items"][0]["username"] == "ann",
+        "user search: {status} {found}"
+    );
     let (status, unread) = f
         .call(Notifications, "http/unread-count.json", &token)
         .await?;
@@ -305,7 +310,8 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let vars: HashMap<&str, String> = HashMap::from([
         ("ROOKERY_DATA_DIR", data.path().display().to_string()),
-        ("JWT_SECRET", SECRET.to_owned()),
+        ("JWT_PRIVATE_KEY", keys::PRIVATE_KEY.to_owned()),
+        ("JWT_PUBLIC_KEYS", keys::public_keys()?),
         ("REDIS_URL", service_url("TEST_REDIS_URL")),
         ("RABBITMQ_URL", service_url("TEST_RABBITMQ_URL")),
     ]);
@@ -370,6 +376,15 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         probes(&notifications)
     );
     ensure!(notifications.relay.is_none() && notifications.ctx.notifications.is_some());
+    let account = wire::account(config.clone()).await?;
+    ensure!(
+        probes(&account) == ["database", "event_bus"],
+        "account: {:?}",
+        probes(&account)
+    );
+    ensure!(
+        account.relay.is_some() && account.ctx.sessions.is_some() && account.ctx.feeds.is_none()
+    );
     // Every probe of every function answers: what a function wires, it can reach.
     for wiring in [
         &register,
@@ -380,13 +395,16 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         &feed,
         &interact,
         &notifications,
+        &account,
     ] {
         for probe in &wiring.probes {
             (probe.check)().await.with_context(|| probe.name)?;
         }
     }
     // The secrets template.yaml gives each function (wire::SECRETS) are the ones its wiring
-    // uses: a broker exactly with RABBITMQ_URL, Redis with REDIS_URL, tokens with JWT_SECRET.
+    // uses: a broker exactly with RABBITMQ_URL, Redis with REDIS_URL, the private key exactly
+    // where tokens are issued; every function with a route that takes a token verifies them
+    // and checks revoked sessions.
     let functions = [
         ("register", &register),
         ("login", &login),
@@ -396,6 +414,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         ("feed-read", &feed),
         ("interact", &interact),
         ("notifications", &notifications),
+        ("account", &account),
     ];
     for (name, wiring) in functions {
         let secrets = wire::secrets_of(name);
@@ -408,9 +427,17 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
             names.contains(&"redis") == secrets.contains(&"REDIS_URL"),
             "{name}: Redis {names:?} vs {secrets:?}"
         );
+        let issues = wiring.ctx.tokens.as_ref().is_some_and(|t| t.can_issue());
         ensure!(
-            wiring.ctx.tokens.is_some() == secrets.contains(&"JWT_SECRET"),
-            "{name}: tokens vs {secrets:?}"
+            issues == secrets.contains(&"JWT_PRIVATE_KEY"),
+            "{name}: issuing tokens vs {secrets:?}"
+        );
+        let takes_tokens = ROUTES
+            .iter()
+            .any(|r| r.function.name() == name && r.access == Access::Token);
+        ensure!(
+            !takes_tokens || (wiring.ctx.tokens.is_some() && wiring.ctx.revocations.is_some()),
+            "{name}: takes tokens without verifying them and their sessions"
         );
         ensure!(
             wiring.ctx.graph.is_some() == secrets.contains(&"NEO4J_PASSWORD"),
@@ -483,20 +510,30 @@ async fn a_transient_failure_fails_the_invocation_for_a_retry() -> anyhow::Resul
     Ok(())
 }
 
-fn sign(secret: &str, claims: &Value) -> anyhow::Result<String> {
-    let mut header = Header::new(Algorithm::HS256);
+/// An EdDSA token signed with `pem`, under the test key's id.
+fn sign(pem: &str, claims: &Value) -> anyhow::Result<String> {
+    use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)?;
+    let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some("JWT".into());
+    header.kid = Some(
+        SigningKey::from_pem(keys::PRIVATE_KEY)?
+            .public()
+            .kid()
+            .to_owned(),
+    );
     Ok(jsonwebtoken::encode(
         &header,
         claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_ed_der(key.to_pkcs8_der()?.as_bytes()),
     )?)
 }
 
 #[tokio::test]
 async fn the_authorizer_lets_only_valid_tokens_through() -> anyhow::Result<()> {
-    let f = function().await?;
-    let tokens = f.http[&Login].ctx.tokens()?;
+    // As the authorizer starts: the public keys only.
+    let keys = KeySet::from_jwks(&keys::public_keys()?)?;
+    let tokens = &TokenService::verifying(keys, std::time::Duration::from_secs(900));
     let request = |token: &str| -> anyhow::Result<ApiGatewayV2CustomAuthorizerV2Request> {
         Ok(serde_json::from_str(
             &fixture("authorizer/request.json")?.replace("{{TOKEN}}", token),
@@ -504,17 +541,22 @@ async fn the_authorizer_lets_only_valid_tokens_through() -> anyhow::Result<()> {
     };
     let user = "01a21000-0000-7000-8000-0000000000aa";
     let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64| json!({"sub": user, "iat": now - 10, "exp": exp, "iss": "rookery", "aud": "rookery-api"});
+    let sid = "01a21000-0000-7000-8000-0000000000bb";
+    let claims = |exp: i64| json!({"sub": user, "sid": sid, "iat": now - 10, "exp": exp, "iss": "rookery", "aud": "rookery-api"});
 
-    let valid = sign(SECRET, &claims(now + 60))?;
+    let valid = sign(keys::PRIVATE_KEY, &claims(now + 60))?;
     let allowed = authorize(tokens, &request(&valid)?);
     ensure!(
         allowed.is_authorized && allowed.context["user_id"] == user,
         "{allowed:?}"
     );
 
-    let expired = sign(SECRET, &claims(now - 5))?;
-    let forged = sign("another-secret-of-at-least-32-bytes!", &claims(now + 60))?;
+    let expired = sign(keys::PRIVATE_KEY, &claims(now - 5))?;
+    let other = SigningKey::generate().to_pem()?;
+    let forged = sign(
+        secrecy::ExposeSecret::expose_secret(&other),
+        &claims(now + 60),
+    )?;
     let none = format!(
         "{}.{}.",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
