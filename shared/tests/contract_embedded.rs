@@ -45,6 +45,12 @@ async fn user_and_post_store_contract() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn accounts_contract() -> anyhow::Result<()> {
+    let (_dir, _path, db) = sqlite().await?;
+    contracts::accounts::accounts(&*db, &*db, &*db, &*db, &*db).await
+}
+
+#[tokio::test]
 async fn notification_store_contract() -> anyhow::Result<()> {
     let (_dir, _path, db) = sqlite().await?;
     contracts::notifications::notification_store(db.clone(), db.clone(), db).await

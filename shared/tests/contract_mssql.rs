@@ -152,6 +152,17 @@ async fn notification_store_contract() -> anyhow::Result<()> {
     test.drop_database().await
 }
 
+#[tokio::test]
+async fn accounts_contract() -> anyhow::Result<()> {
+    let Some(test) = TestDatabase::create("accounts").await? else {
+        return Ok(());
+    };
+    let db = Arc::new(test.connect().await?);
+    contracts::accounts::accounts(&*db, &*db, &*db, &*db, &*db).await?;
+    drop(db);
+    test.drop_database().await
+}
+
 /// Test glue for SQL Server: a second connection that ends a row's back-off.
 async fn retry_now(test: &TestDatabase) -> anyhow::Result<RetryNow> {
     let client = Arc::new(Mutex::new(test.client().await?));

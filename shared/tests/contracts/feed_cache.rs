@@ -56,6 +56,10 @@ pub async fn feed_cache(cache: Arc<dyn FeedCache>, cap: usize) -> anyhow::Result
                 fill_with_nothing_marks_ready(cache).boxed_local(),
             ),
             (
+                "clear_drops_whole_feeds",
+                clear_drops_whole_feeds(cache).boxed_local(),
+            ),
+            (
                 "adding_twice_leaves_one_entry",
                 adding_twice_leaves_one_entry(cache).boxed_local(),
             ),
@@ -186,6 +190,44 @@ async fn fill_with_nothing_marks_ready(cache: &dyn FeedCache) -> anyhow::Result<
         everything(cache, key).await?,
         vec![],
         "page of an empty feed",
+    )?;
+    Ok(())
+}
+
+async fn clear_drops_whole_feeds(cache: &dyn FeedCache) -> anyhow::Result<()> {
+    let user = UserId::new();
+    let (home, own, other) = (
+        FeedKey::home(user),
+        FeedKey::user(user),
+        FeedKey::home(UserId::new()),
+    );
+    let p = fresh_posts(3)?;
+    let repost = FeedEntry::repost(EntryKey::new(), p[2], UserId::new());
+    for key in [home, own, other] {
+        cache.fill(key, &originals(&p[..2])).await?;
+        cache.add(&[key], std::slice::from_ref(&repost)).await?;
+    }
+    cache.clear(&[home, own]).await?;
+    for key in [home, own] {
+        ensure!(!cache.is_ready(key).await?, "a cleared feed is still ready");
+        check_eq(
+            everything(cache, key).await?,
+            vec![],
+            "a cleared feed's entries",
+        )?;
+    }
+    ensure!(cache.is_ready(other).await?, "clear() touched another feed");
+    check_eq(
+        everything(cache, other).await?,
+        vec![p[2], p[1], p[0]],
+        "another feed",
+    )?;
+    // A repost of the same post after the clear is not mistaken for one already there.
+    cache.add(&[home], std::slice::from_ref(&repost)).await?;
+    check_eq(
+        everything(cache, home).await?,
+        vec![p[2]],
+        "a repost after the clear",
     )?;
     Ok(())
 }

@@ -42,6 +42,7 @@ pub async fn social_graph(graph: Arc<dyn SocialGraph>) -> anyhow::Result<()> {
                 "has_users_with_min_followers",
                 has_users_with_min_followers(graph).boxed_local(),
             ),
+            ("remove_user", remove_user(graph).boxed_local()),
         ],
     )
     .await
@@ -548,5 +549,57 @@ async fn has_users_with_min_followers(graph: &dyn SocialGraph) -> anyhow::Result
         graph.has_users_with_min_followers(0).await?,
         "a threshold of 0"
     );
+    Ok(())
+}
+
+async fn remove_user(graph: &dyn SocialGraph) -> anyhow::Result<()> {
+    let [gone, followee, follower, bystander] = [UserId::new(); 4].map(|_| UserId::new());
+    let at = Timestamp::from_millis(1);
+    graph.follow(gone, followee, at).await?;
+    graph.follow(follower, gone, at).await?;
+    graph.follow(follower, followee, at).await?;
+    graph.follow(bystander, followee, at).await?;
+    graph.remove_user(gone).await?;
+    check_eq(
+        graph.counts(gone).await?,
+        counts(0, 0),
+        "the removed user's counts",
+    )?;
+    check_eq(
+        graph.counts(followee).await?,
+        counts(2, 0),
+        "its followee's counts",
+    )?;
+    check_eq(
+        graph.counts(follower).await?,
+        counts(0, 1),
+        "its follower's counts",
+    )?;
+    ensure!(
+        !graph.is_following(follower, gone).await? && !graph.is_following(gone, followee).await?,
+        "an edge of the removed user stays"
+    );
+    check_eq(
+        graph.following_ids(follower).await?,
+        vec![followee],
+        "the follower's followees",
+    )?;
+    check_eq(
+        graph.follower_ids(gone, None, 10).await?,
+        vec![],
+        "the removed user's followers",
+    )?;
+    check_eq(
+        graph.followers(followee, None, 10).await?.len(),
+        2,
+        "the followee's follower listing",
+    )?;
+    graph.remove_user(gone).await?;
+    graph.remove_user(UserId::new()).await?;
+    check_eq(
+        graph.counts(followee).await?,
+        counts(2, 0),
+        "after a second removal",
+    )?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 // Each test binary uses the suites of its own adapters only.
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod bolt;
 pub mod bus;
 pub mod conversations;
