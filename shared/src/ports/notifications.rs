@@ -8,7 +8,7 @@ use crate::domain::{NewNotification, Notification, NotificationId, UserId};
 #[async_trait]
 pub trait NotificationStore: Send + Sync + 'static {
     /// Stores the notification unless one of the same recipient, kind, actor and post exists,
-    /// or its post is gone. Returns true when it was stored.
+    /// or its post, its recipient or its actor is gone. Returns true when it was stored.
     async fn add(&self, notification: &NewNotification) -> anyhow::Result<bool>;
 
     /// `recipient`'s notifications, newest first, strictly older than `before`, with their

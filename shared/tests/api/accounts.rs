@@ -417,3 +417,29 @@ async fn erasure(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()>
     assert_eq!(fresh.body["followers_count"], 0);
     Ok(())
 }
+
+/// Posts are read through the Redis post cache there: a new display name still shows at once.
+#[tokio::test]
+async fn a_new_display_name_shows_on_cached_posts() -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(Backend::RealServices, &[]).await?;
+    let ann = app.user("ann").await?;
+    let post = app.post(&ann, "cache me").await?;
+    let before = app.get(&format!("/posts/{post}"), None).await?;
+    assert_eq!(before.ok(200)?["author"]["display_name"], "ann");
+    app.send(
+        Method::PATCH,
+        "/me",
+        Some(&ann),
+        Some(json!({"display_name": "Ann Lee"})),
+    )
+    .await?
+    .ok(200)?;
+    let after = app.get(&format!("/posts/{post}"), None).await?;
+    assert_eq!(after.ok(200)?["author"]["display_name"], "Ann Lee");
+    let feed = app.get("/users/ann/posts", None).await?;
+    assert_eq!(
+        feed.ok(200)?["items"][0]["author"]["display_name"],
+        "Ann Lee"
+    );
+    Ok(())
+}

@@ -10,12 +10,15 @@ use crate::ports::NotificationStore;
 #[async_trait]
 impl NotificationStore for Sqlite {
     async fn add(&self, n: &NewNotification) -> anyhow::Result<bool> {
-        // One statement: the post's existence is checked where the row is written, so a
-        // notification cannot outlive a post deleted meanwhile.
+        // One statement: the post's and both users' existence is checked where the row is
+        // written, so a notification cannot outlive a post deleted or an account erased
+        // meanwhile (a late event about it adds nothing).
         let added = sqlx::query(
             "INSERT INTO notifications (id, recipient, kind, actor_id, post_id, created_at)
              SELECT ?1, ?2, ?3, ?4, ?5, ?6
-             WHERE ?5 = '' OR EXISTS (SELECT 1 FROM posts WHERE id = ?5)
+             WHERE (?5 = '' OR EXISTS (SELECT 1 FROM posts WHERE id = ?5))
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?2)
+               AND EXISTS (SELECT 1 FROM users WHERE id = ?4)
              ON CONFLICT (recipient, kind, actor_id, post_id) DO NOTHING",
         )
         .bind(n.id.to_string())
