@@ -55,7 +55,12 @@ impl fmt::Debug for RefreshToken {
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
-    /// Lower-case hex, as the stores keep it.
+    /// The 32 bytes of the digest (SQL Server keeps them as `BINARY(32)`).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, as SQLite keeps it.
     pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }

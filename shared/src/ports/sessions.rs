@@ -11,9 +11,10 @@ pub enum Rotation {
     /// The token was the session's current one: it is spent and `next` replaces it.
     Rotated { user: UserId, session: SessionId },
     /// The token had been spent already: someone holds a copy, so the whole session is now
-    /// revoked (RFC 9700, section 4.14.2).
+    /// revoked (RFC 9700, section 4.14.2), if it was not already.
     Reused,
-    /// No live session knows the token: never issued, expired, or its session ended.
+    /// No live session knows the token as unspent: never issued, expired, or the current token
+    /// of a session that ended.
     Unknown,
 }
 

@@ -51,6 +51,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "repost_entries",
         sql: include_str!("../../../migrations/mssql/0005_repost_entries.sql"),
     },
+    Migration {
+        version: 6,
+        name: "accounts",
+        sql: include_str!("../../../migrations/mssql/0006_accounts.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

@@ -1,9 +1,10 @@
 //! The production source of truth on SQL Server (through tiberius): users, posts, likes,
-//! notifications, the outbox and the processed-event record. [`Mssql`] implements
+//! notifications, sessions, the outbox and the processed-event record. [`Mssql`] implements
 //! [`UserStore`](crate::ports::UserStore), [`PostStore`](crate::ports::PostStore),
-//! [`NotificationStore`](crate::ports::NotificationStore), [`Outbox`](crate::ports::Outbox) and
-//! [`ProcessedEvents`](crate::ports::ProcessedEvents), with the SQLite adapter's semantics;
-//! follows live in the graph (Neo4j), not here.
+//! [`NotificationStore`](crate::ports::NotificationStore), [`Outbox`](crate::ports::Outbox),
+//! [`ProcessedEvents`](crate::ports::ProcessedEvents) and
+//! [`SessionStore`](crate::ports::SessionStore), with the SQLite adapter's semantics; follows
+//! live in the graph (Neo4j), not here.
 //!
 //! # `DATABASE_URL`
 //!

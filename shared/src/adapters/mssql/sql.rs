@@ -23,13 +23,15 @@ pub const PING: &str = "SELECT 1 AS ok";
 // ---- users ---------------------------------------------------------------------------------
 
 /// `@P1`..`@P4` outbox row, `@P5` id, `@P6` username, `@P7` username key (ASCII lower case),
-/// `@P8` e-mail (lower case), `@P9` display name, `@P10` password hash, `@P11` created at.
+/// `@P8` e-mail (lower case), `@P9` display name, `@P10` password hash, `@P11` created at,
+/// `@P12` display-name key (Rust's lower case). The bio starts empty (the column's default).
 pub const CREATE_USER: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
 BEGIN TRANSACTION;
-INSERT INTO users (id, username, username_key, email, display_name, password_hash, created_at)
-VALUES (@P5, @P6, @P7, @P8, @P9, @P10, @P11);
+INSERT INTO users (id, username, username_key, email, display_name, display_name_key,
+                   password_hash, created_at)
+VALUES (@P5, @P6, @P7, @P8, @P9, @P12, @P10, @P11);
 INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
 COMMIT TRANSACTION;";
 
@@ -44,15 +46,18 @@ SELECT
         AS email_taken";
 
 pub const USER_BY_ID: &str = "\
-SELECT id, username, email, display_name, created_at FROM users WHERE id = @P1";
+SELECT id, username, email, display_name, bio, created_at FROM users WHERE id = @P1";
 
 /// `@P1` the username key (ASCII lower case).
 pub const USER_BY_USERNAME_KEY: &str = "\
-SELECT id, username, email, display_name, created_at FROM users WHERE username_key = @P1";
+SELECT id, username, email, display_name, bio, created_at FROM users WHERE username_key = @P1";
 
 /// `@P1` the login folded like a username key, `@P2` folded like an e-mail address.
 pub const CREDENTIALS: &str = "\
 SELECT TOP (1) id, password_hash FROM users WHERE username_key = @P1 OR email = @P2";
+
+/// `@P1` the user's id.
+pub const CREDENTIALS_BY_ID: &str = "SELECT id, password_hash FROM users WHERE id = @P1";
 
 /// `@P1` a JSON array of ids as 32 hex digits.
 pub const SUMMARIES: &str = "\
@@ -66,6 +71,209 @@ SELECT id, username, display_name FROM users
 WHERE username_key IN (
     SELECT names.value COLLATE Latin1_General_100_BIN2 FROM OPENJSON(@P1) AS names
 )";
+
+/// `@P1` the user, `@P2` the new display name and `@P3` its key (Rust's lower case), `@P4` the
+/// new bio; a NULL leaves its column as it is. Answers the user as it is then, or no row for
+/// an unknown user. (`OUTPUT` without `INTO` is refused on a table with triggers; `users` has
+/// none.)
+pub const UPDATE_PROFILE: &str = "\
+UPDATE users SET display_name = COALESCE(@P2, display_name),
+                 display_name_key = COALESCE(@P3, display_name_key),
+                 bio = COALESCE(@P4, bio)
+OUTPUT inserted.id, inserted.username, inserted.email, inserted.display_name, inserted.bio,
+       inserted.created_at
+WHERE id = @P1";
+
+/// Users whose username key or display-name key starts with the query, ordered by username
+/// key: `@P1` the `LIKE` pattern of the query (lower case, its `%`, `_` and `[` bracketed,
+/// then `%`: see `like_prefix` in users.rs), `@P2` the username key to start strictly after
+/// (`''` for the first page), `@P3` the page size.
+///
+/// A prefix `LIKE` rather than SQLite's range `[q, q + U+10FFFF)`: under the columns' binary
+/// collation it matches the query code unit for code unit, as SQLite's range does, where a
+/// range would not: SQL Server compares strings as if padded with spaces (a query `'ann '`
+/// would also find `ann`), and its upper bound would depend on whether the collation orders
+/// supplementary characters by UTF-16 code unit or by code point. It stays one index range
+/// per half: with a pattern in a parameter the plan seeks the range of the pattern's literal
+/// prefix (`LikeRangeStart`/`LikeRangeEnd`, computed at run time) and applies the `LIKE` to
+/// the rows in it. The parameter's collation yields to the columns' (a column's collation
+/// takes precedence over a parameter's), so the seek is on the binary keys as they are stored.
+pub const SEARCH_USERS: &str = "\
+SELECT TOP (@P3) u.id, u.username, u.display_name
+FROM users AS u
+WHERE u.id IN (
+    SELECT k.id FROM users AS k WHERE k.username_key LIKE @P1
+    UNION
+    SELECT d.id FROM users AS d WHERE d.display_name_key LIKE @P1
+)
+  AND u.username_key > @P2
+ORDER BY u.username_key";
+
+/// `@P1` the user, `@P2` the new password hash, `@P3` now. Revokes every live session of the
+/// user at `@P3` and forgets their refresh tokens in the same transaction, sessions before
+/// tokens as every writer of both takes them (see [`ROTATE_REFRESH_TOKEN`]). Answers one row:
+/// `changed` (0 for an unknown user, else 1).
+pub const SET_PASSWORD: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @changed INT;
+BEGIN TRANSACTION;
+UPDATE users SET password_hash = @P2 WHERE id = @P1;
+SET @changed = @@ROWCOUNT;
+IF @changed > 0
+BEGIN
+    UPDATE sessions SET revoked_at = @P3 WHERE user_id = @P1 AND revoked_at IS NULL;
+    DELETE FROM refresh_tokens
+    WHERE session_id IN (SELECT id FROM sessions WHERE user_id = @P1);
+END;
+COMMIT TRANSACTION;
+SELECT @changed AS changed;";
+
+/// Erases a user, in one transaction with its `user.deleted` event: `@P1`..`@P4` outbox row
+/// (written only when the user existed), `@P5` the user's id, `@P6` the same id as text as it
+/// appears in event payloads (hyphenated, lower case), `@P7` now. The steps of the SQLite
+/// adapter's `ERASURE` list, then its session revocation, the user row and the event:
+///
+/// - the user's row is locked first (`UPDLOCK, HOLDLOCK`), so that a second erasure waits and
+///   then finds it gone;
+/// - the user's posts are deleted next, as [`DELETE_POST`] deletes a post first: their rows
+///   stay locked until the commit, so a like, repost, reply or notification in flight for one
+///   of them waits and then finds it gone, and the key-range lock (`HOLDLOCK`) on the author's
+///   range of `ix_posts_author_id` makes a post the user creates meanwhile wait and then fail
+///   the foreign key; their ids and parents are kept in `@posts` for the steps that follow;
+/// - counts on others' posts before the rows they count: a like or repost of the user takes
+///   one off its post's count, and each parent loses the user's replies to it (a parent of the
+///   user's own is deleted already, which the SQLite list leaves out by `author_id <> ?1`);
+/// - the likes, reposts, mentions and tags of the posts, the user's likes and reposts, the
+///   mentions of the user, and the notifications it received or caused or that name its posts
+///   (three deletes rather than one `OR`, so that each seeks its index);
+/// - its sessions revoked at `@P7` and all their refresh tokens forgotten (the SQLite list
+///   deletes the tokens, then `revoke_all` revokes the sessions and deletes them again; here
+///   sessions before tokens, as every writer of both takes them: see [`ROTATE_REFRESH_TOKEN`]);
+/// - the payloads of sent or given-up outbox events that name the user replaced by a marker
+///   (a scan of the outbox, as in SQLite; `CHARINDEX` under a binary collation, exact and
+///   case-sensitive as SQLite's `instr`); pending ones, this event among them, are kept;
+/// - the user row, whose posts are gone (the foreign key `fk_posts_author`), and the event.
+///
+/// Answers one row: `found` (0 for an unknown user, else 1).
+pub const DELETE_USER: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @found INT;
+DECLARE @posts TABLE (id BINARY(16) NOT NULL PRIMARY KEY, in_reply_to BINARY(16) NULL);
+BEGIN TRANSACTION;
+SET @found = (SELECT COUNT(*) FROM users WITH (UPDLOCK, HOLDLOCK) WHERE id = @P5);
+IF @found > 0
+BEGIN
+    DELETE FROM posts WITH (HOLDLOCK)
+    OUTPUT deleted.id, deleted.in_reply_to INTO @posts (id, in_reply_to)
+    WHERE author_id = @P5;
+    UPDATE posts SET like_count = like_count - 1
+    WHERE id IN (SELECT post_id FROM likes WHERE user_id = @P5);
+    UPDATE posts SET repost_count = repost_count - 1
+    WHERE id IN (SELECT post_id FROM reposts WHERE user_id = @P5);
+    UPDATE p SET reply_count = p.reply_count - r.replies
+    FROM posts AS p
+    JOIN (
+        SELECT in_reply_to, COUNT_BIG(*) AS replies FROM @posts
+        WHERE in_reply_to IS NOT NULL
+        GROUP BY in_reply_to
+    ) AS r ON r.in_reply_to = p.id;
+    DELETE FROM likes WHERE user_id = @P5;
+    DELETE FROM reposts WHERE user_id = @P5;
+    DELETE FROM likes WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM reposts WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM post_mentions WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM post_mentions WHERE user_id = @P5;
+    DELETE FROM post_tags WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM notifications WHERE recipient = @P5;
+    DELETE FROM notifications WHERE actor_id = @P5;
+    DELETE FROM notifications WHERE post_id IN (SELECT id FROM @posts);
+    UPDATE sessions SET revoked_at = @P7 WHERE user_id = @P5 AND revoked_at IS NULL;
+    DELETE FROM refresh_tokens
+    WHERE session_id IN (SELECT id FROM sessions WHERE user_id = @P5);
+    UPDATE outbox SET payload = N'{\"redacted\":true}'
+    WHERE (sent_at IS NOT NULL OR given_up_at IS NOT NULL)
+      AND CHARINDEX(@P6, payload COLLATE Latin1_General_100_BIN2) > 0;
+    DELETE FROM users WHERE id = @P5;
+    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+END;
+COMMIT TRANSACTION;
+SELECT @found AS found;";
+
+// ---- sessions (see sessions.rs) ------------------------------------------------------------
+
+/// `@P1` the session, `@P2` its user, `@P3` the first refresh token's hash (`BINARY(32)`),
+/// `@P4` when the token expires, `@P5` now.
+pub const START_SESSION: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+BEGIN TRANSACTION;
+INSERT INTO sessions (id, user_id, created_at) VALUES (@P1, @P2, @P5);
+INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (@P3, @P1, @P4);
+COMMIT TRANSACTION;";
+
+/// What [`ROTATE_REFRESH_TOKEN`] answers in `outcome`.
+pub const ROTATION_UNKNOWN: i32 = 0;
+pub const ROTATION_ROTATED: i32 = 1;
+pub const ROTATION_REUSED: i32 = 2;
+
+/// `@P1` the presented token's hash, `@P2` the next token's hash, `@P3` when the next token
+/// expires, `@P4` now. Answers one row: `outcome` ([`ROTATION_ROTATED`] with `session_id` and
+/// `user_id`; [`ROTATION_REUSED`] with `session_id`, now revoked; or [`ROTATION_UNKNOWN`]).
+///
+/// The spend is one conditional `UPDATE` (unspent, unexpired, its session not revoked): it
+/// reads the token's row under an update lock and re-checks it once the lock is granted, so of
+/// two requests with the same token exactly one spends it (read-committed snapshot or not) and
+/// the other finds it spent, a reuse, which revokes the session and forgets its live token.
+/// Before that, the session's row is locked (`UPDLOCK`, held to the commit): every writer of
+/// both tables takes a session before its tokens (logout, password change, erasure), so that
+/// none of them deadlocks with a rotation, and a logout either waits for the rotation and then
+/// forgets the new token too, or comes first and the rotation finds the session revoked. (The
+/// token's session never changes, so it can be read before the lock.)
+pub const ROTATE_REFRESH_TOKEN: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @session BINARY(16);
+DECLARE @user BINARY(16);
+DECLARE @locked INT;
+DECLARE @outcome INT = 0;
+BEGIN TRANSACTION;
+SET @session = (SELECT session_id FROM refresh_tokens WHERE hash = @P1);
+SET @locked = (SELECT COUNT(*) FROM sessions WITH (UPDLOCK) WHERE id = @session);
+UPDATE refresh_tokens SET spent_at = @P4
+WHERE hash = @P1 AND spent_at IS NULL AND expires_at > @P4
+  AND session_id IN (SELECT id FROM sessions WHERE revoked_at IS NULL);
+IF @@ROWCOUNT > 0
+BEGIN
+    INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (@P2, @session, @P3);
+    SET @user = (SELECT user_id FROM sessions WHERE id = @session);
+    SET @outcome = 1;
+END
+ELSE IF EXISTS (SELECT 1 FROM refresh_tokens WHERE hash = @P1 AND spent_at IS NOT NULL)
+BEGIN
+    UPDATE sessions SET revoked_at = @P4 WHERE id = @session AND revoked_at IS NULL;
+    DELETE FROM refresh_tokens WHERE session_id = @session AND spent_at IS NULL;
+    SET @outcome = 2;
+END;
+COMMIT TRANSACTION;
+SELECT @outcome AS outcome, @session AS session_id, @user AS user_id;";
+
+/// Ends the session of the token `@P1` (spent or not) at `@P2` and forgets its live token; a
+/// token no session knows changes nothing. The session before its tokens (see
+/// [`ROTATE_REFRESH_TOKEN`]).
+pub const END_SESSION: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @session BINARY(16);
+BEGIN TRANSACTION;
+SET @session = (SELECT session_id FROM refresh_tokens WHERE hash = @P1);
+UPDATE sessions SET revoked_at = @P2 WHERE id = @session AND revoked_at IS NULL;
+DELETE FROM refresh_tokens WHERE session_id = @session AND spent_at IS NULL;
+COMMIT TRANSACTION;";
+
+/// `@P1` the earliest revocation time. Served by `ix_sessions_revoked_at`.
+pub const REVOKED_SESSIONS: &str = "SELECT id FROM sessions WHERE revoked_at >= @P1";
 
 // ---- posts ---------------------------------------------------------------------------------
 
@@ -424,7 +632,8 @@ pub const DUPLICATE_IN_UNIQUE_INDEX_ERROR: u32 = 2601;
 /// id's 16 zero bytes (`NO_POST` in notifications.rs, never a post's id: see
 /// 0003_notifications.sql), `@P6` created at. Answers one row: `added` (1 when stored, else 0).
 ///
-/// One `INSERT`: the post's existence is checked where the row is written. The post's row is
+/// One `INSERT`: the post's, the recipient's and the actor's existence is checked where the
+/// row is written (an erasure holds its user row locked until it commits). The post's row is
 /// read under a shared lock held to the end of the statement (`REPEATABLEREAD`, a locking read
 /// even under read-committed snapshot), so a [`DELETE_POST`] in flight either waits for this
 /// insert and then deletes the new row with the post's other notifications, or has deleted the
@@ -440,6 +649,8 @@ INSERT INTO notifications (id, recipient, kind, actor_id, post_id, created_at)
 SELECT @P1, @P2, CAST(@P3 AS VARCHAR(20)), @P4, @P5, @P6
 WHERE (@P5 = 0x00000000000000000000000000000000
        OR EXISTS (SELECT 1 FROM posts WITH (REPEATABLEREAD) WHERE id = @P5))
+  AND EXISTS (SELECT 1 FROM users WITH (REPEATABLEREAD) WHERE id = @P2)
+  AND EXISTS (SELECT 1 FROM users WITH (REPEATABLEREAD) WHERE id = @P4)
   AND NOT EXISTS (
       SELECT 1 FROM notifications WITH (UPDLOCK, HOLDLOCK)
       WHERE recipient = @P2 AND kind = CAST(@P3 AS VARCHAR(20)) AND actor_id = @P4
@@ -566,8 +777,17 @@ pub const ALL: &[(&str, &str)] = &[
     ("USER_BY_ID", USER_BY_ID),
     ("USER_BY_USERNAME_KEY", USER_BY_USERNAME_KEY),
     ("CREDENTIALS", CREDENTIALS),
+    ("CREDENTIALS_BY_ID", CREDENTIALS_BY_ID),
     ("SUMMARIES", SUMMARIES),
     ("SUMMARIES_BY_USERNAME_KEY", SUMMARIES_BY_USERNAME_KEY),
+    ("UPDATE_PROFILE", UPDATE_PROFILE),
+    ("SEARCH_USERS", SEARCH_USERS),
+    ("SET_PASSWORD", SET_PASSWORD),
+    ("DELETE_USER", DELETE_USER),
+    ("START_SESSION", START_SESSION),
+    ("ROTATE_REFRESH_TOKEN", ROTATE_REFRESH_TOKEN),
+    ("END_SESSION", END_SESSION),
+    ("REVOKED_SESSIONS", REVOKED_SESSIONS),
     ("CREATE_POST", CREATE_POST),
     ("POST_BY_ID", POST_BY_ID),
     ("DELETE_POST", DELETE_POST),

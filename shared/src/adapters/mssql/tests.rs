@@ -141,6 +141,7 @@ fn no_sql_text_outside_sql_rs() {
         ("posts.rs", include_str!("posts.rs")),
         ("outbox.rs", include_str!("outbox.rs")),
         ("notifications.rs", include_str!("notifications.rs")),
+        ("sessions.rs", include_str!("sessions.rs")),
         ("migrate.rs", include_str!("migrate.rs")),
     ];
     for (file, source) in files {

@@ -2,24 +2,58 @@ use anyhow::{Context as _, anyhow};
 use async_trait::async_trait;
 use tiberius::Row;
 
-use super::{Mssql, OutboxRow, column, id_param, json_ids, sql, text_column, time_column};
-use super::{time_param, uuid_column};
-use crate::domain::{Credentials, Event, Login, NewUser, User, UserId, UserSummary};
+use super::{Mssql, OutboxRow, column, id_param, json_ids, limit, sql, text_column};
+use super::{time_column, time_param, uuid_column};
+use crate::domain::{
+    Credentials, Event, Login, NewUser, ProfileChanges, Timestamp, User, UserId, UserQuery,
+    UserSummary,
+};
 use crate::ports::{CreateUserError, UserStore};
 
 /// The unique indexes of `users` (0001_initial.sql), by which a duplicate key is told apart.
 const USERNAME_INDEX: &str = "ux_users_username_key";
 const EMAIL_INDEX: &str = "ux_users_email";
 
-fn user(row: &Row) -> anyhow::Result<User> {
+fn user_row(row: &Row) -> anyhow::Result<User> {
     Ok(User {
         id: UserId::from_uuid(uuid_column(row, "id")?),
         username: text_column(row, "username")?,
         email: text_column(row, "email")?,
         display_name: text_column(row, "display_name")?,
-        bio: String::new(),
+        bio: text_column(row, "bio")?,
         created_at: time_column(row, "created_at")?,
     })
+}
+
+fn summary(row: &Row) -> anyhow::Result<UserSummary> {
+    Ok(UserSummary {
+        id: UserId::from_uuid(uuid_column(row, "id")?),
+        username: text_column(row, "username")?,
+        display_name: text_column(row, "display_name")?,
+    })
+}
+
+fn credentials(row: &Row) -> anyhow::Result<Credentials> {
+    Ok(Credentials {
+        id: UserId::from_uuid(uuid_column(row, "id")?),
+        password_hash: text_column(row, "password_hash")?,
+    })
+}
+
+/// The `LIKE` pattern of the strings that start with `prefix` ([`sql::SEARCH_USERS`]): `%`,
+/// `_` and `[` are wildcards in T-SQL and stand for themselves only between brackets. (The
+/// index seek covers the literal text before the first bracket, and the `LIKE` the rest.)
+fn like_prefix(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_' | '[') {
+            pattern.extend(['[', c, ']']);
+        } else {
+            pattern.push(c);
+        }
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// What a failed insert into `users` says about itself.
@@ -101,6 +135,7 @@ impl UserStore for Mssql {
         let outbox = OutboxRow::new(event)?;
         let id = id_param(new.id.as_uuid());
         let key = new.username.key();
+        let display_name_key = new.display_name.as_str().to_lowercase();
         let created_at = time_param(new.created_at);
         let inserted = {
             let mut conn = self.conn().await?;
@@ -118,6 +153,7 @@ impl UserStore for Mssql {
                     &new.display_name.as_str(),
                     &new.password_hash.as_str(),
                     &created_at,
+                    &display_name_key,
                 ],
             )
             .await
@@ -152,7 +188,7 @@ impl UserStore for Mssql {
             .await?
             .into_row()
             .await?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(user_row).transpose()
     }
 
     async fn user_by_username(&self, username: &str) -> anyhow::Result<Option<User>> {
@@ -164,7 +200,7 @@ impl UserStore for Mssql {
             .await?
             .into_row()
             .await?;
-        row.as_ref().map(user).transpose()
+        row.as_ref().map(user_row).transpose()
     }
 
     async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>> {
@@ -176,13 +212,17 @@ impl UserStore for Mssql {
             .await?
             .into_row()
             .await?;
-        row.map(|row| {
-            Ok(Credentials {
-                id: UserId::from_uuid(uuid_column(&row, "id")?),
-                password_hash: text_column(&row, "password_hash")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(credentials).transpose()
+    }
+
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(sql::CREDENTIALS_BY_ID, &[&id_param(id.as_uuid())])
+            .await?
+            .into_row()
+            .await?;
+        row.as_ref().map(credentials).transpose()
     }
 
     async fn summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
@@ -196,15 +236,7 @@ impl UserStore for Mssql {
             .await?
             .into_first_result()
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(UserSummary {
-                    id: UserId::from_uuid(uuid_column(row, "id")?),
-                    username: text_column(row, "username")?,
-                    display_name: text_column(row, "display_name")?,
-                })
-            })
-            .collect()
+        rows.iter().map(summary).collect()
     }
 
     async fn summaries_by_username(
@@ -223,55 +255,107 @@ impl UserStore for Mssql {
             .await?
             .into_first_result()
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(UserSummary {
-                    id: UserId::from_uuid(uuid_column(row, "id")?),
-                    username: text_column(row, "username")?,
-                    display_name: text_column(row, "display_name")?,
-                })
-            })
-            .collect()
-    }
-
-    // STUB (to be written): the SQL Server side of accounts.
-    async fn credentials_by_id(&self, _id: UserId) -> anyhow::Result<Option<Credentials>> {
-        Err(anyhow!("credentials_by_id: not written for SQL Server yet"))
+        rows.iter().map(summary).collect()
     }
 
     async fn update_profile(
         &self,
-        _user: UserId,
-        _changes: &crate::domain::ProfileChanges,
+        user: UserId,
+        changes: &ProfileChanges,
     ) -> anyhow::Result<Option<User>> {
-        Err(anyhow!("update_profile: not written for SQL Server yet"))
+        let display_name = changes.display_name.as_ref().map(|d| d.as_str());
+        let display_name_key = display_name.map(str::to_lowercase);
+        let bio = changes.bio.as_ref().map(|b| b.as_str());
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::UPDATE_PROFILE,
+                &[
+                    &id_param(user.as_uuid()),
+                    &display_name,
+                    &display_name_key,
+                    &bio,
+                ],
+            )
+            .await
+            .context("update profile")?
+            .into_row()
+            .await
+            .context("update profile")?;
+        row.as_ref().map(user_row).transpose()
     }
 
     async fn search_users(
         &self,
-        _query: &crate::domain::UserQuery,
-        _after: Option<&str>,
-        _limit: usize,
+        query: &UserQuery,
+        after: Option<&str>,
+        max: usize,
     ) -> anyhow::Result<Vec<UserSummary>> {
-        Err(anyhow!("search_users: not written for SQL Server yet"))
+        let pattern = like_prefix(query.as_str());
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(
+                sql::SEARCH_USERS,
+                &[&pattern, &after.unwrap_or(""), &limit(max)],
+            )
+            .await
+            .context("search users")?
+            .into_first_result()
+            .await
+            .context("search users")?;
+        rows.iter().map(summary).collect()
     }
 
     async fn set_password(
         &self,
-        _user: UserId,
-        _password_hash: &str,
-        _now: crate::domain::Timestamp,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
     ) -> anyhow::Result<bool> {
-        Err(anyhow!("set_password: not written for SQL Server yet"))
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::SET_PASSWORD,
+                &[&id_param(user.as_uuid()), &password_hash, &time_param(now)],
+            )
+            .await
+            .context("set password")?
+            .into_row()
+            .await
+            .context("set password")?
+            .context("no answer to SET_PASSWORD")?;
+        Ok(column::<i32>(&row, "changed")? > 0)
     }
 
     async fn delete_user(
         &self,
-        _user: UserId,
-        _event: &Event,
-        _now: crate::domain::Timestamp,
+        user: UserId,
+        event: &Event,
+        now: Timestamp,
     ) -> anyhow::Result<bool> {
-        Err(anyhow!("delete_user: not written for SQL Server yet"))
+        let outbox = OutboxRow::new(event)?;
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::DELETE_USER,
+                &[
+                    &outbox.id,
+                    &outbox.kind,
+                    &outbox.payload,
+                    &outbox.occurred_at,
+                    &id_param(user.as_uuid()),
+                    // As event payloads write it (a hyphenated, lower-case UUID).
+                    &user.to_string(),
+                    &time_param(now),
+                ],
+            )
+            .await
+            .context("erase user")?
+            .into_row()
+            .await
+            .context("erase user")?
+            .context("no answer to DELETE_USER")?;
+        Ok(column::<i32>(&row, "found")? > 0)
     }
 }
 
@@ -340,6 +424,13 @@ mod tests {
             violation(None, "index 'ux_users_email'"),
             Violation::NotDuplicate
         );
+    }
+
+    #[test]
+    fn a_search_pattern_matches_its_query_literally_then_anything() {
+        assert_eq!(like_prefix("ann"), "ann%");
+        assert_eq!(like_prefix("a_b%c[d]"), "a[_]b[%]c[[]d]%");
+        assert_eq!(like_prefix("ünï 😀"), "ünï 😀%");
     }
 
     #[test]
