@@ -330,6 +330,7 @@ async fn erasure(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()>
     let app = TestApp::spawn_on(backend, extra).await?;
     let ann = app.user("ann").await?;
     let bob = app.user("bob").await?;
+    let ann_id = app.get("/me", Some(&ann)).await?.str("id")?;
     app.follow(&ann, "bob").await?.ok(204)?;
     app.follow(&bob, "ann").await?.ok(204)?;
     let bobs = app.post(&bob, "bob's post").await?;
@@ -408,6 +409,7 @@ async fn erasure(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()>
     assert_eq!(followers.ok(200)?["items"], json!([]));
     let search = app.get("/users?query=ann", None).await?;
     assert_eq!(search.ok(200)?["items"], json!([]));
+    nothing_left_inside(&app, &ann_id, &[&anns], backend, !extra.is_empty()).await?;
 
     // The name and the address are free at once.
     app.register("ann").await?.ok(201)?;
@@ -441,5 +443,120 @@ async fn a_new_display_name_shows_on_cached_posts() -> anyhow::Result<()> {
         feed.ok(200)?["items"][0]["author"]["display_name"],
         "Ann Lee"
     );
+    Ok(())
+}
+
+/// Looks into each store the app uses (not through the API) for what the erased user left.
+async fn nothing_left_inside(
+    app: &TestApp,
+    user: &str,
+    posts: &[&str],
+    backend: Backend,
+    neo4j: bool,
+) -> anyhow::Result<()> {
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}?mode=ro",
+        app.data.path().join("rookery.db").display()
+    ))
+    .await?;
+    for (what, sql) in [
+        ("user row", "SELECT count(*) FROM users WHERE id = ?1"),
+        ("posts", "SELECT count(*) FROM posts WHERE author_id = ?1"),
+        ("likes", "SELECT count(*) FROM likes WHERE user_id = ?1"),
+        ("reposts", "SELECT count(*) FROM reposts WHERE user_id = ?1"),
+        (
+            "mentions",
+            "SELECT count(*) FROM post_mentions WHERE user_id = ?1",
+        ),
+        (
+            "notifications",
+            "SELECT count(*) FROM notifications WHERE recipient = ?1 OR actor_id = ?1",
+        ),
+        (
+            "live sessions",
+            "SELECT count(*) FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL",
+        ),
+        (
+            "refresh tokens",
+            "SELECT count(*) FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
+        ),
+        (
+            "graph edges",
+            "SELECT count(*) FROM follows WHERE follower_id = ?1 OR followee_id = ?1",
+        ),
+        (
+            "graph node",
+            "SELECT count(*) FROM graph_nodes WHERE user_id = ?1",
+        ),
+    ] {
+        let n: i64 = sqlx::query_scalar(sql).bind(user).fetch_one(&db).await?;
+        anyhow::ensure!(n == 0, "SQLite keeps {n} {what} of the erased user");
+    }
+    // Sent events keep nothing personal: not the name, not the address (the id alone, which
+    // names no one once the account is gone, stays in user.deleted itself).
+    let personal: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND (instr(payload, ?1) > 0 OR instr(payload, ?2) > 0)",
+    )
+    .bind(app.email("ann"))
+    .bind("ann's post")
+    .fetch_one(&db)
+    .await?;
+    anyhow::ensure!(
+        personal == 0,
+        "{personal} sent outbox payloads still hold the user's data"
+    );
+    if backend == Backend::RealServices {
+        let client = redis::Client::open(service_url("TEST_REDIS_URL"))?;
+        let mut redis = client.get_multiplexed_async_connection().await?;
+        for pattern in [
+            format!("feed:{{home:{user}}}*"),
+            format!("feed:{{user:{user}}}*"),
+            format!("graph:{{{user}}}*"),
+        ] {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut redis)
+                .await?;
+            anyhow::ensure!(keys.is_empty(), "Redis keeps {keys:?}");
+        }
+        let feeds: Vec<String> = redis::cmd("KEYS")
+            .arg("feed:{home:*}")
+            .query_async(&mut redis)
+            .await?;
+        for feed in feeds
+            .iter()
+            .filter(|k| !k.ends_with(":ready") && !k.ends_with(":reposts"))
+        {
+            let members: Vec<String> = redis::cmd("ZRANGE")
+                .arg(feed)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut redis)
+                .await?;
+            for post in posts {
+                anyhow::ensure!(
+                    !members.iter().any(|m| m.contains(*post)),
+                    "{feed} still holds the erased user's post {post}"
+                );
+            }
+        }
+    }
+    if neo4j {
+        let graph = neo4rs::Graph::new(
+            service_url("TEST_NEO4J_URI"),
+            service_url("TEST_NEO4J_USER"),
+            service_url("TEST_NEO4J_PASSWORD"),
+        )?;
+        let mut rows = graph
+            .execute(
+                neo4rs::query("MATCH (u:User {id: $id}) RETURN count(u) AS n").param("id", user),
+            )
+            .await?;
+        let n: i64 = match rows.next().await? {
+            Some(row) => row.get("n")?,
+            None => 0,
+        };
+        anyhow::ensure!(n == 0, "Neo4j keeps the erased user's node");
+    }
     Ok(())
 }
