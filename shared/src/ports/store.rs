@@ -106,10 +106,12 @@ pub enum Reaction {
     NoSuchPost,
 }
 
-/// A post's counts, and the reader's state when a reader was named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A post's counts and author, and the reader's state when a reader was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsRow {
     pub post: PostId,
+    /// The post's author as they are now (a cached post may hold an older display name).
+    pub author: UserSummary,
     pub stats: PostStats,
     pub viewer: Option<ViewerState>,
 }

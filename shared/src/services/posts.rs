@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::domain::markup::{mention_candidates, tags};
 use crate::domain::{
     Event, EventPayload, Mention, NewPost, Post, PostContent, PostId, PostView, ReplyTo, Timestamp,
-    UserId, UserSummary,
+    UserId,
 };
 use crate::ports::CreatePostError;
 
@@ -128,11 +128,10 @@ pub async fn delete_post(ctx: &Context, me: UserId, id: PostId) -> ServiceResult
     Ok(())
 }
 
-/// Posts with their counts, and `reader`'s state when there is a reader, and their authors as
-/// they are now: two batched look-ups, side by side, for all of them. The authors are read
-/// fresh because posts may come from a cache that holds them as they were: a changed display
-/// name shows at once, and a post whose author was erased meanwhile is left out, as is a post
-/// deleted meanwhile (no counts). The order is kept.
+/// Posts with their counts, `reader`'s state when there is a reader, and their authors as they
+/// are now: one batched look-up for all of them. The authors come with the counts because
+/// posts may come from a cache that holds them as they were: a changed display name shows at
+/// once. A post deleted meanwhile (no counts) is left out; the order is kept.
 pub async fn views(
     ctx: &Context,
     posts: Vec<Post>,
@@ -142,20 +141,18 @@ pub async fn views(
         return Ok(Vec::new());
     }
     let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
-    let mut authors: Vec<UserId> = posts.iter().map(|p| p.author.id).collect();
-    authors.sort_unstable();
-    authors.dedup();
-    let (stats, authors) = tokio::try_join!(
-        ctx.posts()?.stats(&ids, reader),
-        ctx.users()?.summaries(&authors)
-    )?;
-    let mut stats: HashMap<PostId, _> = stats.into_iter().map(|row| (row.post, row)).collect();
-    let authors: HashMap<UserId, UserSummary> = authors.into_iter().map(|a| (a.id, a)).collect();
+    let mut stats: HashMap<PostId, _> = ctx
+        .posts()?
+        .stats(&ids, reader)
+        .await?
+        .into_iter()
+        .map(|row| (row.post, row))
+        .collect();
     Ok(posts
         .into_iter()
         .filter_map(|mut post| {
             let row = stats.remove(&post.id)?;
-            post.author = authors.get(&post.author.id)?.clone();
+            post.author = row.author;
             Some(PostView {
                 post,
                 stats: row.stats,

@@ -5,7 +5,7 @@
 use anyhow::{bail, ensure};
 use rookery::domain::{
     EntryKey, Event, EventPayload, FeedEntry, Mention, NewPost, PostId, PostStats, RelationCursor,
-    ReplyTo, Timestamp, UserId, ViewerState,
+    ReplyTo, Timestamp, UserId, UserSummary, ViewerState,
 };
 use rookery::ports::{CreatePostError, Outbox, PostStore, Reaction, StatsRow, UserStore};
 
@@ -38,7 +38,7 @@ async fn stats_of(
     reader: Option<UserId>,
 ) -> anyhow::Result<StatsRow> {
     match posts.stats(&[id], reader).await?.as_slice() {
-        [row] => Ok(*row),
+        [row] => Ok(row.clone()),
         rows => bail!("stats({id}) gave {} rows", rows.len()),
     }
 }
@@ -271,6 +271,7 @@ pub async fn likes_and_counts(
         stats_of(posts, post.id, Some(bob.id)).await?,
         StatsRow {
             post: post.id,
+            author: UserSummary::from(&ann),
             stats: counts(0, 2),
             viewer: Some(ViewerState {
                 liked: true,

@@ -441,6 +441,11 @@ impl PostStore for Mssql {
             .map(|row| {
                 Ok(StatsRow {
                     post: PostId::from_uuid(uuid_column(row, "id")?),
+                    author: UserSummary {
+                        id: UserId::from_uuid(uuid_column(row, "author_id")?),
+                        username: text_column(row, "username")?,
+                        display_name: text_column(row, "display_name")?,
+                    },
                     stats: PostStats {
                         replies: count(column(row, "reply_count")?),
                         likes: count(column(row, "like_count")?),

@@ -494,11 +494,12 @@ ORDER BY id";
 /// reposted each (never, for a NULL reader).
 pub const POST_STATS: &str = "\
 SELECT p.id, p.reply_count, p.like_count, p.repost_count,
+    p.author_id, u.username, u.display_name,
     CASE WHEN EXISTS (SELECT 1 FROM likes AS l WHERE l.post_id = p.id AND l.user_id = @P2)
         THEN 1 ELSE 0 END AS liked,
     CASE WHEN EXISTS (SELECT 1 FROM reposts AS r WHERE r.post_id = p.id AND r.user_id = @P2)
         THEN 1 ELSE 0 END AS reposted
-FROM posts AS p
+FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id IN (SELECT CONVERT(BINARY(16), CAST(ids.value AS VARCHAR(32)), 2) FROM OPENJSON(@P1) AS ids)";
 
 /// `@P1`..`@P4` outbox row (written only for a new like), `@P5` the post, `@P6` the user,

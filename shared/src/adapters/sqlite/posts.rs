@@ -545,11 +545,13 @@ impl PostStore for Sqlite {
         }
         let rows = sqlx::query(
             "SELECT p.id, p.reply_count, p.like_count, p.repost_count,
+                    p.author_id, u.username, u.display_name,
                     EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = ?2)
                         AS liked,
                     EXISTS (SELECT 1 FROM reposts r WHERE r.post_id = p.id AND r.user_id = ?2)
                         AS reposted
-             FROM posts p WHERE p.id IN (SELECT value FROM json_each(?1))",
+             FROM posts p JOIN users u ON u.id = p.author_id
+             WHERE p.id IN (SELECT value FROM json_each(?1))",
         )
         .bind(json_ids(ids))
         .bind(reader.map(|r| r.to_string()))
@@ -559,6 +561,11 @@ impl PostStore for Sqlite {
             .map(|row| {
                 Ok(StatsRow {
                     post: parse(row.try_get("id")?)?,
+                    author: UserSummary {
+                        id: parse(row.try_get("author_id")?)?,
+                        username: row.try_get("username")?,
+                        display_name: row.try_get("display_name")?,
+                    },
                     stats: PostStats {
                         replies: count(row.try_get("reply_count")?),
                         likes: count(row.try_get("like_count")?),
