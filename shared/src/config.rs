@@ -50,6 +50,8 @@ pub struct Config {
     pub jwt_ttl: Duration,
     /// `REFRESH_TTL_DAYS`: refresh-token lifetime.
     pub refresh_ttl: Duration,
+    /// `MAX_FOLLOWING`: how many users one user may follow.
+    pub max_following: u64,
     /// `FEED_CAP` and `FANOUT_THRESHOLD`.
     pub feed: FeedSettings,
     /// `MAIL_FROM`: the sender of welcome mails.
@@ -155,6 +157,10 @@ impl Config {
             jwt_public_keys,
             jwt_ttl: Duration::from_secs(ttl),
             refresh_ttl: Duration::from_secs(refresh_days.saturating_mul(86_400)),
+            max_following: match parsed(&var, "MAX_FOLLOWING", 5_000u64)? {
+                0 => return Err(invalid("MAX_FOLLOWING", "must be at least 1")),
+                n => n,
+            },
             feed: FeedSettings {
                 cap,
                 celebrity_threshold: parsed(&var, "FANOUT_THRESHOLD", 10_000u64)?,
@@ -301,6 +307,7 @@ mod tests {
         assert!(c.jwt_private_key.is_none() && c.jwt_public_keys.is_none());
         assert_eq!(c.jwt_ttl, Duration::from_secs(900));
         assert_eq!(c.refresh_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.max_following, 5_000);
         assert_eq!(c.feed.cap, 800);
         assert_eq!(c.feed.celebrity_threshold, 10_000);
         Ok(())
@@ -316,6 +323,7 @@ mod tests {
             ("JWT_PRIVATE_KEY", "not a key"),
             ("JWT_PUBLIC_KEYS", "[]"),
             ("REFRESH_TTL_DAYS", "0"),
+            ("MAX_FOLLOWING", "0"),
             ("FEED_CAP", "0"),
             ("LOG_FORMAT", "xml"),
             ("MAIL_FROM", "not an address"),

@@ -149,6 +149,7 @@ impl<'a> Wiring<'a> {
         Context {
             feed: self.config.feed,
             refresh_ttl: self.config.refresh_ttl,
+            max_following: self.config.max_following,
             outbox_written: Arc::new(Notify::new()),
             ..Context::default()
         }

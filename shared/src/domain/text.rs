@@ -118,7 +118,13 @@ impl Email {
         if !domain.contains('.') || !labels_ok {
             return Err(invalid("needs a domain with a dot, like example.com"));
         }
-        Ok(Self(raw.to_lowercase()))
+        // lettre's parser, the one the welcome mail goes out through: a bare address only, so
+        // nothing like `x<victim@example.com>` (a display name around someone else's address)
+        // is stored and later handed to the mailer.
+        let canonical = raw.to_lowercase();
+        <lettre::Address as std::str::FromStr>::from_str(&canonical)
+            .map_err(|_| invalid("is not an e-mail address"))?;
+        Ok(Self(canonical))
     }
 
     pub fn as_str(&self) -> &str {
@@ -271,6 +277,23 @@ impl UserQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_is_a_bare_address_stored_in_lower_case() {
+        let ok = Email::parse("Ann.Lee+rookery@Example.COM").map(|e| e.as_str().to_owned());
+        assert_eq!(ok.ok().as_deref(), Some("ann.lee+rookery@example.com"));
+        for trick in [
+            "x<victim@example.com>",
+            "Victim <victim@example.com>",
+            "\"a@b\"@example.com>",
+            "ann@exa_mple.com<",
+            "ann(comment)@example.com",
+            "ann;bob@example.com",
+            "ann,bob@example.com",
+        ] {
+            assert!(Email::parse(trick).is_err(), "{trick}");
+        }
+    }
 
     #[test]
     fn a_bio_is_at_most_160_characters_after_trimming() {

@@ -462,7 +462,7 @@ impl From<Page<UserSummary>> for UserPage {
 pub struct HealthResponse {
     /// `ok` or `degraded`.
     pub status: &'static str,
-    /// Each configured dependency: `ok` or `error: ...`.
+    /// Each configured dependency: `ok` or `error` (the cause is in the log, not here).
     pub checks: std::collections::BTreeMap<String, String>,
 }
 

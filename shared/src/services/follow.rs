@@ -34,10 +34,22 @@ async fn target(ctx: &Context, me: UserId, username: &Username) -> ServiceResult
 pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.acting_user(me).await?;
-    ctx.graph()?
-        .follow(me, followee.id, Timestamp::now())
-        .await?;
+    let graph = ctx.graph()?;
+    if graph.is_following(me, followee.id).await? {
+        return Ok(()); // changes nothing, so no event (DESIGN 4.4)
+    }
+    if graph.counts(me).await?.following >= ctx.max_following {
+        return Err(ValidationError::new(
+            "username",
+            format!("you follow {} users, the most allowed", ctx.max_following),
+        )
+        .into());
+    }
+    let created = graph.follow(me, followee.id, Timestamp::now()).await?;
     ctx.popular.forget();
+    if !created {
+        return Ok(()); // a concurrent follow of the same user made the edge first
+    }
     record(
         ctx,
         EventPayload::UserFollowed {
@@ -52,7 +64,9 @@ pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceRe
 #[tracing::instrument(skip(ctx))]
 pub async fn unfollow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
-    ctx.graph()?.unfollow(me, followee.id).await?;
+    if !ctx.graph()?.unfollow(me, followee.id).await? {
+        return Ok(()); // there was no edge: nothing changed, so no event (DESIGN 4.4)
+    }
     ctx.popular.forget();
     record(
         ctx,

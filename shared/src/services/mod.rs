@@ -83,6 +83,8 @@ pub struct Context {
     pub revocations: Option<Arc<Revocations>>,
     /// How long a refresh token lives (`REFRESH_TTL_DAYS`).
     pub refresh_ttl: std::time::Duration,
+    /// How many users one user may follow (`MAX_FOLLOWING`).
+    pub max_following: u64,
     pub feed: FeedSettings,
     /// Woken after every write that left an event in the outbox, so that the relay (where one
     /// runs in this process) publishes it at once instead of at its next poll.

@@ -7,5 +7,6 @@ mod errors;
 mod idempotency;
 mod openapi;
 mod restart;
+mod safety;
 mod story;
 mod tokens;

@@ -194,6 +194,21 @@ async fn mail_goes_out_when_the_smtp_server_comes_back() -> anyhow::Result<()> {
 
     // Nothing listens on the SMTP port: the registration still succeeds.
     app.register("ann").await?.ok(201)?;
+    // /health says which dependency is down, as `error` and nothing more (the cause is
+    // logged: it may name hosts and ports).
+    let health = app.get("/health", None).await?;
+    ensure!(
+        health.status.as_u16() == 503,
+        "health: {} {}",
+        health.status,
+        health.body
+    );
+    ensure!(health.body["status"] == "degraded", "{}", health.body);
+    ensure!(health.body["checks"]["smtp"] == "error", "{}", health.body);
+    let values = health.body["checks"].as_object().into_iter().flatten();
+    for (name, value) in values {
+        ensure!(value == "ok" || value == "error", "check {name}: {value}");
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let mut sink = tokio::process::Command::new(maildev_bin())
