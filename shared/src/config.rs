@@ -52,6 +52,8 @@ pub struct Config {
     pub refresh_ttl: Duration,
     /// `MAX_FOLLOWING`: how many users one user may follow.
     pub max_following: u64,
+    /// `RETENTION_DAYS`: how long sent outbox rows and processed-event ids are kept.
+    pub retention: Duration,
     /// `FEED_CAP` and `FANOUT_THRESHOLD`.
     pub feed: FeedSettings,
     /// `MAIL_FROM`: the sender of welcome mails.
@@ -157,6 +159,10 @@ impl Config {
             jwt_public_keys,
             jwt_ttl: Duration::from_secs(ttl),
             refresh_ttl: Duration::from_secs(refresh_days.saturating_mul(86_400)),
+            retention: match parsed(&var, "RETENTION_DAYS", 7u64)? {
+                0 => return Err(invalid("RETENTION_DAYS", "must be at least 1")),
+                days => Duration::from_secs(days.saturating_mul(86_400)),
+            },
             max_following: match parsed(&var, "MAX_FOLLOWING", 5_000u64)? {
                 0 => return Err(invalid("MAX_FOLLOWING", "must be at least 1")),
                 n => n,
@@ -324,6 +330,7 @@ mod tests {
             ("JWT_PUBLIC_KEYS", "[]"),
             ("REFRESH_TTL_DAYS", "0"),
             ("MAX_FOLLOWING", "0"),
+            ("RETENTION_DAYS", "0"),
             ("FEED_CAP", "0"),
             ("LOG_FORMAT", "xml"),
             ("MAIL_FROM", "not an address"),

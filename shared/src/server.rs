@@ -17,12 +17,14 @@ use crate::domain::Queue;
 use crate::http::{self, AppState, Probe};
 use crate::ports::{Consumer, EventPublisher, Outbox};
 use crate::services::{
-    Context, EmailConsumer, FanoutConsumer, NetworkConsumer, NotifyConsumer, Relay,
+    Context, EmailConsumer, FanoutConsumer, NetworkConsumer, NotifyConsumer, Pruner, Relay,
 };
 use crate::wiring::{Broker, RELAY_BATCH, Wiring, probe};
 
 /// How often the relay looks for events it was not woken for (retries, other processes).
 const RELAY_POLL: Duration = Duration::from_secs(1);
+/// How often sent events and processed ids past retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 /// Attempts before the in-process bus gives an event up (its consumers failed it each time).
 const RELAY_MAX_ATTEMPTS: u32 = 8;
 
@@ -40,6 +42,7 @@ pub struct Embedded {
     consumers: Vec<Arc<dyn Consumer>>,
     broker: Option<Broker>,
     probes: Vec<Probe>,
+    pruner: Pruner,
 }
 
 impl Embedded {
@@ -88,6 +91,7 @@ impl Embedded {
                 })
                 .await?,
         ];
+        let pruner = wiring.pruner().await?;
         let dispatcher = Arc::new(InProcessBus::new(consumers.clone()));
         let broker = wiring.broker();
         let mut probes = wiring.into_probes();
@@ -108,6 +112,7 @@ impl Embedded {
             consumers,
             broker,
             probes,
+            pruner,
         })
     }
 
@@ -209,6 +214,7 @@ impl Server {
             .embedded
             .relay()
             .run(self.embedded.ctx.outbox_written.clone(), RELAY_POLL);
+        let pruning = self.embedded.pruner.clone().run(PRUNE_EVERY);
         let server =
             axum::serve(self.listener, http::router(state)).with_graceful_shutdown(shutdown);
         // Consumers and relay run until the server stops; their loops never end on their own.
@@ -216,6 +222,7 @@ impl Server {
             served = server => served.context("HTTP server")?,
             () = relay => {}
             () = consumers => {}
+            () = pruning => {}
         }
         Ok(())
     }

@@ -34,7 +34,8 @@ use crate::ports::{
     SessionStore, SocialGraph, UserStore,
 };
 use crate::services::{
-    Context, Idempotent, KeySet, PasswordHasher, Relay, Revocations, SigningKey, TokenService,
+    Context, Idempotent, KeySet, PasswordHasher, Pruner, Relay, Revocations, SigningKey,
+    TokenService,
 };
 
 /// Events the relay reads from the outbox at a time.
@@ -429,6 +430,19 @@ impl<'a> Wiring<'a> {
     pub async fn revocations(&mut self) -> anyhow::Result<Arc<Revocations>> {
         let sessions = self.sql().await?.sessions;
         Ok(Arc::new(Revocations::new(sessions, self.config.jwt_ttl)))
+    }
+
+    /// What prunes the SQL store's sent events and processed ids after `RETENTION_DAYS`.
+    ///
+    /// # Errors
+    /// The SQL store cannot be opened.
+    pub async fn pruner(&mut self) -> anyhow::Result<Pruner> {
+        let sql = self.sql().await?;
+        Ok(Pruner {
+            outbox: sql.outbox,
+            processed: sql.processed,
+            retention: self.config.retention,
+        })
     }
 
     /// `inner` behind the record of processed events, so a redelivered event is done once.

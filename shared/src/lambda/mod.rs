@@ -115,11 +115,14 @@ pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
         .broker()
         .context("RABBITMQ_URL: the relay function needs the broker")?;
     let relay = &broker.relay(outbox);
+    let pruner = &wiring.pruner().await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
             let sent = relay.drain().await.context("relay the outbox")?;
-            tracing::info!(sent, "outbox relayed");
-            Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent }))
+            // Each scheduled run also prunes a bounded amount of what is past retention.
+            let pruned = pruner.prune().await.context("prune the outbox")?;
+            tracing::info!(sent, pruned, "outbox relayed");
+            Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent, "pruned": pruned }))
         },
     ))
     .await

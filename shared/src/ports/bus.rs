@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Event, EventId, Queue};
+use crate::domain::{Event, EventId, Queue, Timestamp};
 
 /// One row of the outbox.
 #[derive(Debug, Clone)]
@@ -25,6 +25,10 @@ pub trait Outbox: Send + Sync + 'static {
 
     /// Records a failed attempt; `give_up` parks the row for an operator.
     async fn mark_failed(&self, id: EventId, error: &str, give_up: bool) -> anyhow::Result<()>;
+
+    /// Deletes up to `limit` rows sent before `before` (never an unsent or given-up one);
+    /// returns how many.
+    async fn prune_sent(&self, before: Timestamp, limit: usize) -> anyhow::Result<u64>;
 }
 
 /// Hands an event to the bus. Returns only once the bus has taken responsibility for it
@@ -62,4 +66,9 @@ pub trait ProcessedEvents: Send + Sync + 'static {
     async fn is_processed(&self, consumer: &str, id: EventId) -> anyhow::Result<bool>;
 
     async fn mark_processed(&self, consumer: &str, id: EventId) -> anyhow::Result<()>;
+
+    /// Forgets up to `limit` events processed before `before`; returns how many. A redelivery
+    /// older than that would be processed again, so the retention must outlast any broker's
+    /// redelivery.
+    async fn prune(&self, before: Timestamp, limit: usize) -> anyhow::Result<u64>;
 }

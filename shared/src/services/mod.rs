@@ -35,7 +35,7 @@ pub use interact::{
 pub use notifications::{NotificationView, mark_read, notifications, unread_count};
 pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
 pub use profile::{profile_by_id, profile_by_username, relationship, search_users, update_profile};
-pub use relay::Relay;
+pub use relay::{Pruner, Relay};
 pub use revocations::Revocations;
 pub use sessions::{
     IssuedSession, change_password, delete_account, login, logout, refresh, refuse_login,

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::ports::{EventPublisher, Outbox};
+use crate::domain::Timestamp;
+use crate::ports::{EventPublisher, Outbox, ProcessedEvents};
 
 #[derive(Clone)]
 pub struct Relay {
@@ -70,6 +71,54 @@ impl Relay {
     }
 }
 
+/// Deletes what nothing needs any more (DESIGN 4.4): outbox rows sent longer than the
+/// retention ago, and the processed-event ids of that age. Run by the relay: hourly in the
+/// local server, after each scheduled run in Lambda.
+#[derive(Clone)]
+pub struct Pruner {
+    pub outbox: Arc<dyn Outbox>,
+    pub processed: Arc<dyn ProcessedEvents>,
+    /// `RETENTION_DAYS`.
+    pub retention: Duration,
+}
+
+/// Rows deleted per statement, so that no prune holds its locks for long.
+const PRUNE_BATCH: usize = 5_000;
+/// Statements per `prune`, so that one run stays short; the next run goes on.
+const PRUNE_ROUNDS: usize = 20;
+
+impl Pruner {
+    /// Prunes up to `PRUNE_ROUNDS` batches of each; returns how many rows went.
+    pub async fn prune(&self) -> anyhow::Result<u64> {
+        let retention = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX / 2);
+        let before = Timestamp::from_millis(Timestamp::now().millis().saturating_sub(retention));
+        let mut pruned = 0;
+        for _ in 0..PRUNE_ROUNDS {
+            let sent = self.outbox.prune_sent(before, PRUNE_BATCH).await?;
+            let processed = self.processed.prune(before, PRUNE_BATCH).await?;
+            pruned += sent + processed;
+            if sent < PRUNE_BATCH as u64 && processed < PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+        Ok(pruned)
+    }
+
+    /// Prunes every `every`, for as long as the process runs.
+    pub async fn run(self, every: Duration) {
+        loop {
+            match self.prune().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned sent events and processed ids"),
+                Err(err) => {
+                    tracing::warn!(error = %format!("{err:#}"), "pruning failed; retrying later")
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
@@ -109,6 +158,9 @@ mod tests {
                 .map_err(|_| anyhow::anyhow!("poisoned"))?
                 .push(give_up);
             Ok(())
+        }
+        async fn prune_sent(&self, _: Timestamp, _: usize) -> anyhow::Result<u64> {
+            Ok(0)
         }
     }
 

@@ -40,9 +40,40 @@ pub async fn outbox(outbox: Arc<dyn Outbox>, retry_now: Option<RetryNow>) -> any
                 "given_up_events_leave_for_good",
                 given_up_events_leave_for_good(outbox, retry_now.as_ref()).boxed_local(),
             ),
+            (
+                "pruning_takes_only_old_sent_rows",
+                pruning_takes_only_old_sent_rows(outbox).boxed_local(),
+            ),
         ],
     )
     .await
+}
+
+fn shifted(millis: i64) -> rookery::domain::Timestamp {
+    rookery::domain::Timestamp::from_millis(rookery::domain::Timestamp::now().millis() + millis)
+}
+
+/// A sent row is pruned once it was sent before the bound; an unsent one never is.
+async fn pruning_takes_only_old_sent_rows(outbox: &dyn Outbox) -> anyhow::Result<()> {
+    let events = enqueue_fresh(outbox, 2).await?;
+    outbox.mark_sent(events[0].id).await?;
+    // Nothing here was sent a day ago: nothing is old enough.
+    check_eq(
+        outbox.prune_sent(shifted(-86_400_000), 1_000).await?,
+        0,
+        "rows sent before yesterday",
+    )?;
+    // A bound in the future makes every sent row old; the unsent one stays pending. The limit
+    // bounds one call.
+    let pruned = outbox.prune_sent(shifted(60_000), 1).await?;
+    check_eq(pruned, 1, "rows pruned under a limit of one")?;
+    while outbox.prune_sent(shifted(60_000), 1_000).await? > 0 {}
+    check_eq(
+        pending_ids_of(outbox, &events).await?,
+        vec![events[1].id],
+        "what is pending after pruning",
+    )?;
+    Ok(())
 }
 
 /// Runs every check against `processed`, with fresh event ids.
@@ -80,6 +111,23 @@ pub async fn processed_events(processed: Arc<dyn ProcessedEvents>) -> anyhow::Re
     ensure!(
         !processed.is_processed("some.other.consumer", event).await?,
         "a third consumer"
+    );
+    let past = rookery::domain::Timestamp::from_millis(0);
+    check_eq(
+        processed.prune(past, 1_000).await?,
+        0,
+        "ids processed before 1970",
+    )?;
+    ensure!(
+        processed.is_processed(first, event).await?,
+        "a prune of nothing forgot a mark"
+    );
+    let later = shifted(60_000);
+    while processed.prune(later, 1_000).await? > 0 {}
+    ensure!(
+        !processed.is_processed(first, event).await?
+            && !processed.is_processed(second, event).await?,
+        "a mark outlived its retention"
     );
     Ok(())
 }

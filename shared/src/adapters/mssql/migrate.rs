@@ -56,6 +56,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../../../migrations/mssql/0006_accounts.sql"),
     },
+    Migration {
+        version: 7,
+        name: "retention",
+        sql: include_str!("../../../migrations/mssql/0007_retention.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

@@ -1,8 +1,8 @@
 use anyhow::Context as _;
 use async_trait::async_trait;
 
-use super::{Mssql, OutboxRow, column, count, id_param, limit, sql};
-use crate::domain::{Event, EventId};
+use super::{Mssql, OutboxRow, column, count, id_param, limit, sql, time_param};
+use crate::domain::{Event, EventId, Timestamp};
 use crate::ports::{Outbox, OutboxEntry, ProcessedEvents};
 
 #[async_trait]
@@ -62,6 +62,14 @@ impl Outbox for Mssql {
         .await?;
         Ok(())
     }
+
+    async fn prune_sent(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::PRUNE_SENT, &[&time_param(before), &limit(max)])
+            .await?;
+        pruned(rows.into_row().await?)
+    }
 }
 
 #[async_trait]
@@ -82,6 +90,20 @@ impl ProcessedEvents for Mssql {
             .await?;
         Ok(())
     }
+
+    async fn prune(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let mut conn = self.conn().await?;
+        let rows = conn
+            .query(sql::PRUNE_PROCESSED, &[&time_param(before), &limit(max)])
+            .await?;
+        pruned(rows.into_row().await?)
+    }
+}
+
+/// How many rows a `PRUNE_*` statement says it deleted.
+fn pruned(row: Option<tiberius::Row>) -> anyhow::Result<u64> {
+    let row = row.context("a prune answered no row")?;
+    Ok(u64::try_from(column::<i32>(&row, "pruned")?).unwrap_or(0))
 }
 
 /// Exposed for operators and the contract tests: rows parked after repeated failures.

@@ -729,6 +729,26 @@ WHERE NOT EXISTS (
     WHERE consumer = @P1 AND event_id = @P2
 )";
 
+/// Deletes up to `@P2` outbox rows sent before `@P1` (by `ix_outbox_sent_at`); answers how
+/// many.
+pub const PRUNE_SENT: &str = "\
+SET NOCOUNT ON;
+DELETE FROM outbox WHERE id IN (
+    SELECT TOP (@P2) id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < @P1 ORDER BY sent_at
+);
+SELECT @@ROWCOUNT AS pruned;";
+
+/// Forgets up to `@P2` events processed before `@P1` (by `ix_processed_events_processed_at`);
+/// answers how many.
+pub const PRUNE_PROCESSED: &str = "\
+SET NOCOUNT ON;
+DELETE p FROM processed_events AS p
+JOIN (
+    SELECT TOP (@P2) consumer, event_id FROM processed_events
+    WHERE processed_at < @P1 ORDER BY processed_at
+) AS old ON old.consumer = p.consumer AND old.event_id = p.event_id;
+SELECT @@ROWCOUNT AS pruned;";
+
 // ---- migrations (see migrate.rs) -----------------------------------------------------------
 
 /// Takes the migration lock for this session (released by [`RELEASE_MIGRATION_LOCK`] or when
@@ -821,6 +841,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("GIVEN_UP_COUNT", GIVEN_UP_COUNT),
     ("IS_PROCESSED", IS_PROCESSED),
     ("MARK_PROCESSED", MARK_PROCESSED),
+    ("PRUNE_SENT", PRUNE_SENT),
+    ("PRUNE_PROCESSED", PRUNE_PROCESSED),
     ("TAKE_MIGRATION_LOCK", TAKE_MIGRATION_LOCK),
     ("RELEASE_MIGRATION_LOCK", RELEASE_MIGRATION_LOCK),
     ("COMPATIBILITY_LEVEL", COMPATIBILITY_LEVEL),

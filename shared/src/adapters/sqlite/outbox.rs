@@ -1,3 +1,4 @@
+use anyhow::Context as _;
 use async_trait::async_trait;
 use sqlx::Row;
 
@@ -62,6 +63,19 @@ impl Outbox for Sqlite {
         .await?;
         Ok(())
     }
+
+    async fn prune_sent(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (
+                 SELECT id FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1 LIMIT ?2)",
+        )
+        .bind(before.millis())
+        .bind(limit(max))
+        .execute(&self.pool)
+        .await
+        .context("prune sent outbox rows")?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[async_trait]
@@ -87,6 +101,19 @@ impl ProcessedEvents for Sqlite {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn prune(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let done = sqlx::query(
+            "DELETE FROM processed_events WHERE (consumer, event_id) IN (
+                 SELECT consumer, event_id FROM processed_events WHERE processed_at < ?1 LIMIT ?2)",
+        )
+        .bind(before.millis())
+        .bind(limit(max))
+        .execute(&self.pool)
+        .await
+        .context("prune processed events")?;
+        Ok(done.rows_affected())
     }
 }
 
