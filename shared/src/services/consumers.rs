@@ -281,12 +281,8 @@ impl FanoutConsumer {
         })
         .await?;
         self.feeds.clear(&[FeedKey::home(user), own]).await?;
-        let following = self.graph.following_ids(user).await?;
-        self.graph.remove_user(user).await?;
-        for followee in following {
-            self.graph.refresh(followee).await?;
-        }
-        Ok(())
+        // The graph drops what it caches of the user's followers (their following lists).
+        self.graph.remove_user(user).await
     }
 
     async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
