@@ -216,6 +216,12 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The app's SQLite file, opened read-only: for tests that look into the store itself.
+    pub async fn sqlite(&self) -> anyhow::Result<sqlx::SqlitePool> {
+        let path = self.data.path().join("rookery.db");
+        Ok(sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", path.display())).await?)
+    }
+
     pub fn mail_dir(&self) -> PathBuf {
         self.data.path().join("mail")
     }

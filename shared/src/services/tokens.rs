@@ -198,7 +198,7 @@ impl KeySet {
         for jwk in keys {
             out = out.with(PublicKey::from_jwk(jwk)?);
         }
-        if out.keys.is_empty() {
+        if out.is_empty() {
             return Err(key_error("holds no key"));
         }
         Ok(out)
@@ -210,6 +210,10 @@ impl KeySet {
             self.keys.push(key);
         }
         self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     fn get(&self, kid: &str) -> Option<&PublicKey> {

@@ -454,11 +454,7 @@ async fn nothing_left_inside(
     backend: Backend,
     neo4j: bool,
 ) -> anyhow::Result<()> {
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}?mode=ro",
-        app.data.path().join("rookery.db").display()
-    ))
-    .await?;
+    let db = app.sqlite().await?;
     for (what, sql) in [
         ("user row", "SELECT count(*) FROM users WHERE id = ?1"),
         ("posts", "SELECT count(*) FROM posts WHERE author_id = ?1"),

@@ -8,11 +8,7 @@ use rookery_test_support::TestApp;
 
 /// Outbox rows of `kind` in the app's SQLite file.
 async fn events_of(app: &TestApp, kind: &str) -> anyhow::Result<i64> {
-    let db = sqlx::SqlitePool::connect(&format!(
-        "sqlite://{}?mode=ro",
-        app.data.path().join("rookery.db").display()
-    ))
-    .await?;
+    let db = app.sqlite().await?;
     Ok(
         sqlx::query_scalar("SELECT count(*) FROM outbox WHERE kind = ?1")
             .bind(kind)

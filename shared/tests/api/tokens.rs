@@ -8,19 +8,13 @@ use rookery::services::SigningKey;
 use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
-use rookery_test_support::TestApp;
+use rookery_test_support::{TestApp, keys};
 
 /// The local server's signing key (generated in its data folder) and its `kid`.
 fn app_key(app: &TestApp) -> anyhow::Result<(EncodingKey, String)> {
     let pem = std::fs::read_to_string(app.data.path().join("jwt_ed25519.pem"))?;
     let kid = SigningKey::from_pem(&pem)?.public().kid().to_owned();
-    Ok((ed_key(&pem)?, kid))
-}
-
-fn ed_key(pem: &str) -> anyhow::Result<EncodingKey> {
-    use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)?;
-    Ok(EncodingKey::from_ed_der(key.to_pkcs8_der()?.as_bytes()))
+    Ok((keys::encoding_key(&pem)?, kid))
 }
 
 fn sign_as(
@@ -111,7 +105,7 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
     protected_routes_refuse(&app, Some(&wrong_issuer), None).await?;
     // Signed by another key that claims the app key's id.
     let other = SigningKey::generate().to_pem()?;
-    let other = ed_key(other.expose_secret())?;
+    let other = keys::encoding_key(other.expose_secret())?;
     let forged = sign(
         &(other, key.1.clone()),
         &claims(&me, now, now + 60, "rookery", "rookery-api"),

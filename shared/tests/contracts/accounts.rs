@@ -14,7 +14,7 @@ use rookery::ports::{
 };
 
 use super::store::{fresh_user, pending_entry, post_draft};
-use super::{check_eq, unique_suffix};
+use super::{check_eq, from_now, unique_suffix};
 
 /// Every check; the four ports must be views of one store (erasure crosses them).
 pub async fn accounts(
@@ -52,10 +52,6 @@ pub async fn accounts(
         ],
     )
     .await
-}
-
-fn later(millis: i64) -> Timestamp {
-    Timestamp::from_millis(Timestamp::now().millis() + millis)
 }
 
 async fn profile_changes(users: &dyn UserStore) -> anyhow::Result<()> {
@@ -146,7 +142,7 @@ async fn session(
 ) -> anyhow::Result<(SessionId, RefreshToken)> {
     let (id, token) = (SessionId::new(), RefreshToken::generate());
     sessions
-        .start_session(id, user, &token.hash(), later(60_000), Timestamp::now())
+        .start_session(id, user, &token.hash(), from_now(60_000), Timestamp::now())
         .await?;
     Ok((id, token))
 }
@@ -160,7 +156,7 @@ async fn rotate(
         .rotate(
             &presented.hash(),
             &next.hash(),
-            later(60_000),
+            from_now(60_000),
             Timestamp::now(),
         )
         .await?;
@@ -203,8 +199,8 @@ async fn refresh_tokens_rotate_once(
             SessionId::new(),
             ann.id,
             &expired.hash(),
-            later(-1_000),
-            later(-2_000),
+            from_now(-1_000),
+            from_now(-2_000),
         )
         .await?;
     check_eq(

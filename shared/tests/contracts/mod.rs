@@ -72,6 +72,11 @@ where
     }
 }
 
+/// Now, shifted by `millis` (negative: the past).
+pub fn from_now(millis: i64) -> rookery::domain::Timestamp {
+    rookery::domain::Timestamp::from_millis(rookery::domain::Timestamp::now().millis() + millis)
+}
+
 /// `ensure!(got == want)` with both values in the message.
 pub fn check_eq<T: std::fmt::Debug + PartialEq>(got: T, want: T, what: &str) -> anyhow::Result<()> {
     anyhow::ensure!(got == want, "{what}: got {got:?}, want {want:?}");

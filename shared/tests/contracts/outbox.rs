@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use rookery::domain::{Event, EventId, EventPayload, PostId, UserId};
 use rookery::ports::{Outbox, OutboxEntry, ProcessedEvents};
 
-use super::check_eq;
+use super::{check_eq, from_now};
 
 /// Makes the retry of a failed event due now, as if its back-off had passed, so that the suite
 /// can see its attempt count without sleeping. Adapter-specific test glue (the trait has no
@@ -49,25 +49,21 @@ pub async fn outbox(outbox: Arc<dyn Outbox>, retry_now: Option<RetryNow>) -> any
     .await
 }
 
-fn shifted(millis: i64) -> rookery::domain::Timestamp {
-    rookery::domain::Timestamp::from_millis(rookery::domain::Timestamp::now().millis() + millis)
-}
-
 /// A sent row is pruned once it was sent before the bound; an unsent one never is.
 async fn pruning_takes_only_old_sent_rows(outbox: &dyn Outbox) -> anyhow::Result<()> {
     let events = enqueue_fresh(outbox, 2).await?;
     outbox.mark_sent(events[0].id).await?;
     // Nothing here was sent a day ago: nothing is old enough.
     check_eq(
-        outbox.prune_sent(shifted(-86_400_000), 1_000).await?,
+        outbox.prune_sent(from_now(-86_400_000), 1_000).await?,
         0,
         "rows sent before yesterday",
     )?;
     // A bound in the future makes every sent row old; the unsent one stays pending. The limit
     // bounds one call.
-    let pruned = outbox.prune_sent(shifted(60_000), 1).await?;
+    let pruned = outbox.prune_sent(from_now(60_000), 1).await?;
     check_eq(pruned, 1, "rows pruned under a limit of one")?;
-    while outbox.prune_sent(shifted(60_000), 1_000).await? > 0 {}
+    while outbox.prune_sent(from_now(60_000), 1_000).await? > 0 {}
     check_eq(
         pending_ids_of(outbox, &events).await?,
         vec![events[1].id],
@@ -122,7 +118,7 @@ pub async fn processed_events(processed: Arc<dyn ProcessedEvents>) -> anyhow::Re
         processed.is_processed(first, event).await?,
         "a prune of nothing forgot a mark"
     );
-    let later = shifted(60_000);
+    let later = from_now(60_000);
     while processed.prune(later, 1_000).await? > 0 {}
     ensure!(
         !processed.is_processed(first, event).await?

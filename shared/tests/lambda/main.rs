@@ -12,7 +12,7 @@ use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use aws_lambda_events::rabbitmq::RabbitMqEvent;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::config::Config;
 use rookery::domain::{Event, Queue};
@@ -512,8 +512,6 @@ async fn a_transient_failure_fails_the_invocation_for_a_retry() -> anyhow::Resul
 
 /// An EdDSA token signed with `pem`, under the test key's id.
 fn sign(pem: &str, claims: &Value) -> anyhow::Result<String> {
-    use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
-    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)?;
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some("JWT".into());
     header.kid = Some(
@@ -525,7 +523,7 @@ fn sign(pem: &str, claims: &Value) -> anyhow::Result<String> {
     Ok(jsonwebtoken::encode(
         &header,
         claims,
-        &EncodingKey::from_ed_der(key.to_pkcs8_der()?.as_bytes()),
+        &keys::encoding_key(pem)?,
     )?)
 }
 
