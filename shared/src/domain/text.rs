@@ -252,18 +252,10 @@ impl UserQuery {
     pub const MAX: usize = 30;
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let len = raw.chars().count();
-        if len == 0 || len > Self::MAX || raw.trim().is_empty() {
-            return Err(ValidationError::new(
-                "query",
-                "must be 1 to 30 characters, not only spaces",
-            ));
-        }
-        if raw.chars().any(char::is_control) {
-            return Err(ValidationError::new(
-                "query",
-                "must not contain control characters",
-            ));
+        // DESIGN 4.3: 1..=30 characters, nothing more; a query that can match no name (only
+        // spaces, say) finds nothing rather than being refused.
+        if !(1..=Self::MAX).contains(&raw.chars().count()) {
+            return Err(ValidationError::new("query", "must be 1 to 30 characters"));
         }
         Ok(Self(raw.to_lowercase()))
     }
@@ -320,7 +312,7 @@ mod tests {
             Some("ann")
         );
         assert!(UserQuery::parse("").is_err());
-        assert!(UserQuery::parse("   ").is_err());
+        assert!(UserQuery::parse("   ").is_ok());
         assert!(UserQuery::parse(&"ü".repeat(30)).is_ok());
         assert!(UserQuery::parse(&"ü".repeat(31)).is_err());
     }
