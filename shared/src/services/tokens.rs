@@ -261,14 +261,15 @@ pub struct TokenService {
     validation: Validation,
     ttl: Duration,
     /// Tokens whose signature this process checked, with their expiry: a client sends one
-    /// token with every request for its whole lifetime, and an Ed25519 verification costs tens
-    /// of microseconds, against a hash look-up here. A token string is its own proof: the
-    /// same bytes verify the same way until they expire.
+    /// token with every request for its whole lifetime, so the signature is checked once and
+    /// later requests cost a hash look-up (the feed benchmark in the issue 14 note shows what
+    /// this gave back). A token string is its own proof: the same bytes verify the same way
+    /// until they expire.
     verified: Mutex<HashMap<String, (Verified, i64)>>,
 }
 
-/// Tokens remembered as verified, at most (the map is emptied when full: a few kilobytes
-/// each, so a few megabytes at worst).
+/// Tokens remembered as verified, at most (the map is emptied when full; a token is a few
+/// hundred bytes, so the map stays around a megabyte or two).
 const VERIFIED_CAPACITY: usize = 4_096;
 
 impl TokenService {
