@@ -64,6 +64,7 @@ impl Embedded {
             outbox: Some(sql.outbox.clone()),
             notifications: Some(sql.notifications.clone()),
             sessions: Some(sql.sessions.clone()),
+            blocks: Some(sql.blocks.clone()),
             passwords: Some(wiring.passwords()),
             tokens: Some(wiring.local_tokens().await?),
             revocations: Some(wiring.revocations().await?),

@@ -30,7 +30,7 @@ use crate::adapters::sqlite::Sqlite;
 use crate::config::{Config, GraphBackend};
 use crate::http::Probe;
 use crate::ports::{
-    Consumer, FeedCache, Mailer, NotificationStore, Outbox, PostStore, ProcessedEvents,
+    BlockStore, Consumer, FeedCache, Mailer, NotificationStore, Outbox, PostStore, ProcessedEvents,
     SessionStore, SocialGraph, UserStore,
 };
 use crate::services::{
@@ -66,16 +66,24 @@ pub struct SqlStores {
     pub processed: Arc<dyn ProcessedEvents>,
     pub notifications: Arc<dyn NotificationStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub blocks: Arc<dyn BlockStore>,
 }
 
 impl<S> From<Arc<S>> for SqlStores
 where
-    S: UserStore + PostStore + Outbox + ProcessedEvents + NotificationStore + SessionStore,
+    S: UserStore
+        + PostStore
+        + Outbox
+        + ProcessedEvents
+        + NotificationStore
+        + SessionStore
+        + BlockStore,
 {
     fn from(store: Arc<S>) -> Self {
         Self {
             users: store.clone(),
             sessions: store.clone(),
+            blocks: store.clone(),
             posts: store.clone(),
             outbox: store.clone(),
             processed: store.clone(),

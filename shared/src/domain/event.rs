@@ -59,6 +59,13 @@ pub enum EventPayload {
     /// follow.
     #[serde(rename = "user.deleted")]
     UserDeleted { user_id: UserId },
+    /// `blocker_id` blocks `blocked_id` (DESIGN 4.4): follows both ways end, and so do the
+    /// feed entries they brought.
+    #[serde(rename = "user.blocked")]
+    UserBlocked {
+        blocker_id: UserId,
+        blocked_id: UserId,
+    },
     #[serde(rename = "post.liked")]
     PostLiked {
         post_id: PostId,
@@ -116,6 +123,7 @@ impl Event {
             EventPayload::PostReposted { .. } => "post.reposted",
             EventPayload::PostUnreposted { .. } => "post.unreposted",
             EventPayload::UserDeleted { .. } => "user.deleted",
+            EventPayload::UserBlocked { .. } => "user.blocked",
         }
     }
 
@@ -171,8 +179,14 @@ impl Queue {
                 "post.reposted",
                 "post.unreposted",
             ],
-            // An erased user leaves the graph and the caches, followers' feeds included.
-            Queue::FeedFollows => &["user.followed", "user.unfollowed", "user.deleted"],
+            // An erased user leaves the graph and the caches, followers' feeds included; a
+            // block ends the follows both ways and what they brought into the feeds.
+            Queue::FeedFollows => &[
+                "user.followed",
+                "user.unfollowed",
+                "user.deleted",
+                "user.blocked",
+            ],
             // Replies and mentions come with post.created.
             Queue::NotifyEvents => &[
                 "post.created",
@@ -227,6 +241,10 @@ mod tests {
         assert_eq!(
             Queue::for_kind("post.liked").collect::<Vec<_>>(),
             vec![Queue::NotifyEvents]
+        );
+        assert_eq!(
+            Queue::for_kind("user.blocked").collect::<Vec<_>>(),
+            vec![Queue::FeedFollows]
         );
         assert_eq!(Queue::for_kind("nope").count(), 0);
     }

@@ -23,7 +23,8 @@ pub use session::{RefreshToken, TokenHash};
 pub use text::{Bio, DisplayName, Email, Login, Password, UserQuery, Username};
 pub use time::Timestamp;
 pub use user::{
-    Credentials, NewUser, Profile, ProfileChanges, Relation, Relationship, User, UserSummary,
+    Credentials, Hidden, NewUser, Profile, ProfileChanges, Relation, Relationship, Restriction,
+    Standing, User, UserSummary,
 };
 
 /// A value that failed validation: which field, and why, in words a client can show.

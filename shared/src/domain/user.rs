@@ -82,3 +82,60 @@ pub struct Relationship {
     pub blocking: bool,
     pub muting: bool,
 }
+
+/// What a user can do about another (DESIGN 4.4): a block cuts every tie both ways, a mute only
+/// keeps the other's posts and notifications away from the muter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Restriction {
+    Block,
+    Mute,
+}
+
+impl Restriction {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Block => "block",
+            Self::Mute => "mute",
+        }
+    }
+}
+
+/// Blocks and mutes between a user and another, from the first one's side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+}
+
+impl Standing {
+    /// A block either way: the two may not follow each other nor touch each other's posts.
+    pub const fn blocked(self) -> bool {
+        self.blocking || self.blocked_by
+    }
+}
+
+/// Whom a reader does not see: everyone in a block with them (either side) and everyone they
+/// mute. Loaded once per page, so that filtering costs no query per post.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hidden {
+    pub blocked: std::collections::HashSet<UserId>,
+    pub muted: std::collections::HashSet<UserId>,
+}
+
+impl Hidden {
+    /// Away from the reader's home feed and notifications: blocked or muted.
+    pub fn from_feed(&self, user: UserId) -> bool {
+        self.blocked.contains(&user) || self.muted.contains(&user)
+    }
+
+    /// Away from replies, conversations and tag pages: blocked only (a mute hides nothing
+    /// there).
+    pub fn from_threads(&self, user: UserId) -> bool {
+        self.blocked.contains(&user)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.blocked.is_empty() && self.muted.is_empty()
+    }
+}

@@ -47,6 +47,7 @@ pub struct AppState {
         (name = "auth", description = "Registration and tokens"),
         (name = "users", description = "Profiles"),
         (name = "follows", description = "The follow graph"),
+        (name = "safety", description = "Blocks and mutes"),
         (name = "posts", description = "Posts"),
         (name = "feeds", description = "Home and user feeds"),
         (name = "meta", description = "Health and this document"),

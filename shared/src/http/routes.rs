@@ -8,7 +8,9 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::handlers::{account, auth, feed, follow, interact, meta, notifications, posts, users};
+use super::handlers::{
+    account, auth, blocks, feed, follow, interact, meta, notifications, posts, users,
+};
 
 /// The HTTP functions of DESIGN section 3: each serves the routes the table gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,7 +143,7 @@ use Function::{
 use Method::{Delete, Get, Patch, Put};
 
 /// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 34] = [
+pub static ROUTES: [Route; 40] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     }),
@@ -168,6 +170,20 @@ pub static ROUTES: [Route; 34] = [
     route(Get, "/users/{username}/following", Follow, Public, || {
         routes!(follow::following)
     }),
+    route(Put, "/users/{username}/block", Follow, Token, || {
+        routes!(blocks::block)
+    }),
+    route(Delete, "/users/{username}/block", Follow, Token, || {
+        routes!(blocks::unblock)
+    }),
+    route(Put, "/users/{username}/mute", Follow, Token, || {
+        routes!(blocks::mute)
+    }),
+    route(Delete, "/users/{username}/mute", Follow, Token, || {
+        routes!(blocks::unmute)
+    }),
+    route(Get, "/me/blocks", Follow, Token, || routes!(blocks::blocks)),
+    route(Get, "/me/mutes", Follow, Token, || routes!(blocks::mutes)),
     route(Method::Post, "/posts", Post, Token, || {
         routes!(posts::create)
     }),

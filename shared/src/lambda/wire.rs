@@ -133,7 +133,7 @@ pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
     Ok(http(wiring, ctx))
 }
 
-/// Profiles with counts, `/health` and `/openapi.json`. Counts are read from the sources of
+/// Profiles with counts and the reader's relationship, `/health` and `/openapi.json`. Counts are read from the sources of
 /// truth, so this function needs no Redis.
 ///
 /// # Errors
@@ -143,6 +143,7 @@ pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        blocks: Some(sql.blocks),
         posts: Some(sql.posts),
         graph: Some(wiring.graph().await?),
         ..wiring.verifying_context().await?
@@ -151,7 +152,7 @@ pub async fn profile(config: Config) -> anyhow::Result<HttpWiring> {
 }
 
 /// Follow, unfollow and the follow lists, through the follow-list cache that the writes keep
-/// fresh.
+/// fresh; blocks (which end follows) and mutes.
 ///
 /// # Errors
 /// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
@@ -160,6 +161,7 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        blocks: Some(sql.blocks),
         graph: Some(wiring.cached_graph().await?),
         outbox: Some(sql.outbox.clone()),
         ..wiring.verifying_context().await?
@@ -176,6 +178,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
         ..wiring.verifying_context().await?
@@ -192,6 +195,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         graph: Some(wiring.cached_graph().await?),
         feeds: Some(wiring.feeds().await?),
@@ -210,6 +214,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
     let sql = wiring.sql().await?;
     let ctx = Context {
         users: Some(sql.users),
+        blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
         ..wiring.verifying_context().await?

@@ -4,6 +4,7 @@
 //! Errors: a port returns `anyhow::Error` for failures the caller cannot act on (an outage, a
 //! bug) and a dedicated enum where the caller must tell cases apart (a taken username).
 
+mod blocks;
 mod bus;
 mod feed_cache;
 mod graph;
@@ -12,6 +13,7 @@ mod notifications;
 mod sessions;
 mod store;
 
+pub use blocks::BlockStore;
 pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};

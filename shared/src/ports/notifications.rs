@@ -12,7 +12,8 @@ pub trait NotificationStore: Send + Sync + 'static {
     async fn add(&self, notification: &NewNotification) -> anyhow::Result<bool>;
 
     /// `recipient`'s notifications, newest first, strictly older than `before`, with their
-    /// actors; those whose actor is gone are left out.
+    /// actors; those whose actor is gone are left out, and so are those whose actor the
+    /// recipient blocks or mutes or who blocks the recipient (DESIGN 4.4).
     async fn notifications(
         &self,
         recipient: UserId,
@@ -20,6 +21,7 @@ pub trait NotificationStore: Send + Sync + 'static {
         limit: usize,
     ) -> anyhow::Result<Vec<Notification>>;
 
+    /// How many of the notifications [`Self::notifications`] shows are unread.
     async fn unread_count(&self, recipient: UserId) -> anyhow::Result<u64>;
 
     /// Marks `recipient`'s notifications read: `up_to` and every older one, or all of them.

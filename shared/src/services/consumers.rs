@@ -285,6 +285,18 @@ impl FanoutConsumer {
         self.graph.remove_user(user).await
     }
 
+    /// A block ends the follows both ways. The request that made the block removed the edges
+    /// already; this does it again (nothing to do then) for a request that stopped between
+    /// storing the block and the graph, or a follow that raced the block, and then takes what
+    /// each follow brought out of the other's home feed.
+    async fn blocked(&self, blocker: UserId, blocked: UserId) -> anyhow::Result<()> {
+        for (follower, followee) in [(blocker, blocked), (blocked, blocker)] {
+            self.graph.unfollow(follower, followee).await?;
+            self.unfollowed(follower, followee).await?;
+        }
+        Ok(())
+    }
+
     async fn followed(&self, follower: UserId, followee: UserId) -> anyhow::Result<()> {
         self.graph.refresh(follower).await?;
         // The graph is the truth: an unfollow that came after this event wins.
@@ -357,6 +369,10 @@ impl Consumer for FanoutConsumer {
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
             EventPayload::UserDeleted { user_id } => self.user_deleted(user_id).await,
+            EventPayload::UserBlocked {
+                blocker_id,
+                blocked_id,
+            } => self.blocked(blocker_id, blocked_id).await,
             EventPayload::UserRegistered { .. } | EventPayload::PostLiked { .. } => {
                 return Err(wrong_queue(self.queue, event));
             }

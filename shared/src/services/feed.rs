@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::domain::{
-    Cursor, EntryKey, FeedEntry, Limit, Page, PostView, UserId, UserSummary, Username,
+    Cursor, EntryKey, FeedEntry, Hidden, Limit, Page, PostView, UserId, UserSummary, Username,
 };
 use crate::ports::FeedKey;
 
@@ -131,15 +131,12 @@ pub async fn home_feed(
     } else {
         Vec::new()
     };
-    page(
-        ctx,
-        Feed::Home(user),
-        &celebrities,
-        before,
-        limit,
-        Some(user),
-    )
-    .await
+    let hidden = super::blocks::hidden_from(ctx, Some(user)).await?;
+    let home = Shown {
+        merged_authors: &celebrities,
+        hidden: &hidden,
+    };
+    page(ctx, Feed::Home(user), home, before, limit, Some(user)).await
 }
 
 /// One author's posts (replies included) and reposts, newest first, as `reader` sees them.
@@ -152,16 +149,30 @@ pub async fn user_feed(
 ) -> ServiceResult<Page<FeedItem>> {
     let before = cursor.map(EntryKey::decode).transpose()?;
     let author = super::follow::find_user(ctx, username).await?;
-    page(ctx, Feed::User(author.id), &[], before, limit, reader).await
+    let shown = Shown {
+        merged_authors: &[],
+        hidden: &Hidden::default(),
+    };
+    page(ctx, Feed::User(author.id), shown, before, limit, reader).await
 }
 
-/// Posts deleted after their entry was read are skipped, and a post met twice (pushed both as
-/// itself and through a repost) is shown once; the loop fetches on until the page is full or
-/// the feed is exhausted, so that `next_cursor` is null exactly at the end.
+/// What a page shows besides its feed's entries, and what it leaves out.
+#[derive(Debug, Clone, Copy)]
+struct Shown<'a> {
+    /// Authors above the fan-out threshold, merged in at read time.
+    merged_authors: &'a [UserId],
+    /// Whose posts and reposts the reader does not see (DESIGN 4.4).
+    hidden: &'a Hidden,
+}
+
+/// Posts deleted after their entry was read are skipped, a post met twice (pushed both as
+/// itself and through a repost) is shown once, and posts or reposts of users hidden from the
+/// reader are left out; the loop fetches on until the page is full or the feed is exhausted,
+/// so that `next_cursor` is null exactly at the end.
 async fn page(
     ctx: &Context,
     feed: Feed,
-    merged_authors: &[UserId],
+    shown: Shown<'_>,
     mut before: Option<EntryKey>,
     limit: Limit,
     reader: Option<UserId>,
@@ -172,14 +183,21 @@ async fn page(
     // Each round moves `before` strictly older, so the loop ends; the bound is a backstop.
     for _ in 0..16 {
         let missing = want - items.len();
-        let entries = merged_entries(ctx, feed, merged_authors, before, missing).await?;
+        let entries = merged_entries(ctx, feed, shown.merged_authors, before, missing).await?;
         let exhausted = entries.len() < missing;
         before = entries.last().map(|entry| entry.key).or(before);
+        let hidden = shown.hidden;
         let fresh: Vec<FeedEntry> = entries
             .into_iter()
+            .filter(|entry| !entry.via.is_some_and(|via| hidden.from_feed(via)))
             .filter(|entry| seen.insert(entry.post))
             .collect();
-        items.extend(hydrate(ctx, &fresh, reader).await?);
+        let hydrated = hydrate(ctx, &fresh, reader).await?;
+        items.extend(
+            hydrated
+                .into_iter()
+                .filter(|item| !hidden.from_feed(item.view.post.author.id)),
+        );
         if items.len() >= want || exhausted {
             break;
         }

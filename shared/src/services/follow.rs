@@ -7,6 +7,7 @@ use crate::domain::{
     UserSummary, Username, ValidationError,
 };
 
+use super::blocks::{Contact, ensure_not_blocked};
 use super::{Context, ServiceError, ServiceResult};
 
 pub(super) async fn find_user(ctx: &Context, username: &Username) -> ServiceResult<User> {
@@ -34,6 +35,7 @@ async fn target(ctx: &Context, me: UserId, username: &Username) -> ServiceResult
 pub async fn follow(ctx: &Context, me: UserId, username: &Username) -> ServiceResult<()> {
     let followee = target(ctx, me, username).await?;
     ctx.acting_user(me).await?;
+    ensure_not_blocked(ctx, me, followee.id, Contact::Follow).await?;
     let graph = ctx.graph()?;
     if graph.is_following(me, followee.id).await? {
         return Ok(()); // changes nothing, so no event (DESIGN 4.4)

@@ -1,15 +1,16 @@
 //! Reactions and conversations (DESIGN 4.2): likes, reposts, replies, a post's context, tag
 //! pages.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::domain::markup::normalize_tag;
 use crate::domain::{
-    Cursor as _, EntryKey, Event, EventPayload, Limit, Page, PostId, PostView, Relation,
+    Cursor as _, EntryKey, Event, EventPayload, Hidden, Limit, Page, PostId, PostView, Relation,
     RelationCursor, Timestamp, UserId, UserSummary, ValidationError,
 };
 use crate::ports::Reaction;
 
+use super::blocks::{Contact, ensure_not_blocked, hidden_from};
 use super::follow::summaries_in_order;
 use super::posts::{find_post, views, views_of};
 use super::{Context, ServiceError, ServiceResult};
@@ -29,6 +30,7 @@ const DESCENDANTS_READ: usize = 1_000;
 pub async fn like(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     ctx.acting_user(me).await?;
     let post = find_post(ctx, id).await?;
+    ensure_not_blocked(ctx, me, post.author.id, Contact::Interact).await?;
     let event = Event::new(EventPayload::PostLiked {
         post_id: post.id,
         author_id: post.author.id,
@@ -59,6 +61,7 @@ pub async fn unlike(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> 
 pub async fn repost(ctx: &Context, me: UserId, id: PostId) -> ServiceResult<()> {
     ctx.acting_user(me).await?;
     let post = find_post(ctx, id).await?;
+    ensure_not_blocked(ctx, me, post.author.id, Contact::Interact).await?;
     let entry = EntryKey::new();
     let event = Event::new(EventPayload::PostReposted {
         post_id: post.id,
@@ -172,12 +175,50 @@ pub async fn replies(
 ) -> ServiceResult<Page<PostView>> {
     let after = cursor.map(PostId::decode).transpose()?;
     find_post(ctx, id).await?;
-    let ids = ctx.posts()?.reply_ids(id, after, limit.probe()).await?;
-    let page = Page::from_probe(ids, limit, PostId::encode);
-    Ok(Page {
-        items: views_of(ctx, &page.items, reader).await?,
-        next_cursor: page.next_cursor,
+    let posts = ctx.posts()?;
+    visible_page(ctx, reader, after, limit, |after, n| {
+        posts.reply_ids(id, after, n)
     })
+    .await
+}
+
+/// A page of post views, in the order `fetch` reads their ids after a cursor, without the
+/// posts of users the reader is in a block with. Fetches on until the page is full or the ids
+/// run out, so that `next_cursor` is null exactly at the end; each round is one query for the
+/// ids and one batch for their views, never a query per post.
+async fn visible_page<F, Fut>(
+    ctx: &Context,
+    reader: Option<UserId>,
+    mut after: Option<PostId>,
+    limit: Limit,
+    fetch: F,
+) -> ServiceResult<Page<PostView>>
+where
+    F: Fn(Option<PostId>, usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<PostId>>>,
+{
+    let hidden = hidden_from(ctx, reader).await?;
+    let want = limit.probe();
+    let mut items: Vec<PostView> = Vec::with_capacity(want);
+    // Each round moves `after` on, so the loop ends; the bound is a backstop.
+    for _ in 0..16 {
+        let missing = want - items.len();
+        let ids = fetch(after, missing).await?;
+        let exhausted = ids.len() < missing;
+        after = ids.last().copied().or(after);
+        let views = views_of(ctx, &ids, reader).await?;
+        items.extend(
+            views
+                .into_iter()
+                .filter(|view| !hidden.from_threads(view.post.author.id)),
+        );
+        if items.len() >= want || exhausted {
+            break;
+        }
+    }
+    Ok(Page::from_probe(items, limit, |view: &PostView| {
+        view.post.id.encode()
+    }))
 }
 
 /// A post's place in its conversation.
@@ -205,10 +246,39 @@ pub async fn context(ctx: &Context, id: PostId, reader: Option<UserId>) -> Servi
     }
     ancestors.reverse();
     let descendants = descendant_ids(ctx, id).await?;
+    let hidden = hidden_from(ctx, reader).await?;
+    let ancestors = views(ctx, ancestors, reader).await?;
+    let descendants = views_of(ctx, &descendants, reader).await?;
     Ok(Thread {
-        ancestors: views(ctx, ancestors, reader).await?,
-        descendants: views_of(ctx, &descendants, reader).await?,
+        ancestors: ancestors
+            .into_iter()
+            .filter(|view| !hidden.from_threads(view.post.author.id))
+            .collect(),
+        descendants: without_hidden_branches(descendants, &hidden),
     })
+}
+
+/// Descendants (depth first) without the replies of users the reader is in a block with, nor
+/// the branches below them: an answer to a hidden reply would hang in the air.
+fn without_hidden_branches(descendants: Vec<PostView>, hidden: &Hidden) -> Vec<PostView> {
+    if hidden.blocked.is_empty() {
+        return descendants;
+    }
+    let mut cut: HashSet<PostId> = HashSet::new();
+    descendants
+        .into_iter()
+        .filter(|view| {
+            let below_cut = view
+                .post
+                .in_reply_to
+                .is_some_and(|parent| cut.contains(&parent));
+            if below_cut || hidden.from_threads(view.post.author.id) {
+                cut.insert(view.post.id);
+                return false;
+            }
+            true
+        })
+        .collect()
 }
 
 /// The first [`MAX_DESCENDANTS`] replies below `root` in depth-first order, read level by level
@@ -263,13 +333,9 @@ pub async fn tag_posts(
     reader: Option<UserId>,
 ) -> ServiceResult<Page<PostView>> {
     let before = cursor.map(PostId::decode).transpose()?;
-    let ids = ctx
-        .posts()?
-        .post_ids_by_tag(tag, before, limit.probe())
-        .await?;
-    let page = Page::from_probe(ids, limit, PostId::encode);
-    Ok(Page {
-        items: views_of(ctx, &page.items, reader).await?,
-        next_cursor: page.next_cursor,
+    let posts = ctx.posts()?;
+    visible_page(ctx, reader, before, limit, |before, n| {
+        posts.post_ids_by_tag(tag, before, n)
     })
+    .await
 }

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod auth;
 mod bcrypt_pool;
+mod blocks;
 mod consumers;
 mod error;
 mod feed;
@@ -23,6 +24,7 @@ use tokio::sync::Notify;
 
 pub use accounts::{Registration, register};
 pub use auth::PasswordHasher;
+pub use blocks::{block, blocks, mute, mutes, unblock, unmute};
 pub use consumers::{
     EmailConsumer, FanoutConsumer, Idempotent, NetworkConsumer, NotifyConsumer, welcome_mail,
 };
@@ -44,7 +46,8 @@ pub use tokens::{IssuedToken, KeySet, SigningKey, TokenService, Verified};
 
 use crate::domain::UserId;
 use crate::ports::{
-    FeedCache, NotificationStore, Outbox, PostStore, SessionStore, SocialGraph, UserStore,
+    BlockStore, FeedCache, NotificationStore, Outbox, PostStore, SessionStore, SocialGraph,
+    UserStore,
 };
 
 /// Feed sizing: how many entries a cached feed keeps, and from how many followers an author's
@@ -76,6 +79,7 @@ pub struct Context {
     pub feeds: Option<Arc<dyn FeedCache>>,
     pub outbox: Option<Arc<dyn Outbox>>,
     pub notifications: Option<Arc<dyn NotificationStore>>,
+    pub blocks: Option<Arc<dyn BlockStore>>,
     pub passwords: Option<Arc<PasswordHasher>>,
     pub tokens: Option<Arc<TokenService>>,
     pub sessions: Option<Arc<dyn SessionStore>>,
@@ -124,6 +128,10 @@ impl Context {
         self.notifications
             .as_ref()
             .ok_or_else(|| unwired("notification store"))
+    }
+
+    pub fn blocks(&self) -> anyhow::Result<&Arc<dyn BlockStore>> {
+        self.blocks.as_ref().ok_or_else(|| unwired("block store"))
     }
 
     pub fn passwords(&self) -> anyhow::Result<&Arc<PasswordHasher>> {

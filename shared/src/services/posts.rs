@@ -30,6 +30,13 @@ pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> Service
     let in_reply_to = match draft.in_reply_to {
         Some(parent) => {
             let parent = find_post(ctx, parent).await?;
+            super::blocks::ensure_not_blocked(
+                ctx,
+                author,
+                parent.author.id,
+                super::blocks::Contact::Interact,
+            )
+            .await?;
             Some(ReplyTo {
                 post: parent.id,
                 author: parent.author.id,

@@ -34,8 +34,7 @@ async fn with_counts(ctx: &Context, user: User) -> ServiceResult<Profile> {
     })
 }
 
-/// How `reader` stands towards `user`. Blocks and mutes arrive with DESIGN 4.4; until then
-/// nobody blocks or mutes anyone, and these two are false because that is the truth.
+/// How `reader` stands towards `user`: follows either way, and the reader's block or mute.
 pub async fn relationship(
     ctx: &Context,
     reader: UserId,
@@ -45,14 +44,16 @@ pub async fn relationship(
         return Ok(Relationship::default());
     }
     let graph = ctx.graph()?;
-    let (following, followed_by) = tokio::try_join!(
+    let (following, followed_by, standing) = tokio::try_join!(
         graph.is_following(reader, user),
-        graph.is_following(user, reader)
+        graph.is_following(user, reader),
+        ctx.blocks()?.standing(reader, user)
     )?;
     Ok(Relationship {
         following,
         followed_by,
-        ..Relationship::default()
+        blocking: standing.blocking,
+        muting: standing.muting,
     })
 }
 

@@ -61,6 +61,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "retention",
         sql: include_str!("../../../migrations/mssql/0007_retention.sql"),
     },
+    Migration {
+        version: 8,
+        name: "blocks",
+        sql: include_str!("../../../migrations/mssql/0008_blocks.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

@@ -47,6 +47,7 @@
 //! is maintained and small. Each connection is checked before use (`SELECT @@TRANCOUNT`), and
 //! one left inside a transaction is dropped, which makes the server roll it back.
 
+mod blocks;
 mod database_url;
 mod migrate;
 mod notifications;

@@ -88,7 +88,7 @@ fn entries(rows: &[Row]) -> anyhow::Result<Vec<FeedEntry>> {
 /// The bound of [`sql::LIKERS`] and [`sql::REPOSTERS`]: strictly after the like (repost) of
 /// `after`, or from the newest. A cursor beyond the latest `DATETIME2` is above every one; one
 /// before the earliest is brought up to it (below every one).
-fn newest_first_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
+pub(super) fn newest_first_bound(after: Option<RelationCursor>) -> (DateTime<Utc>, Vec<u8>) {
     match after {
         Some(cursor) if cursor.since.millis() <= LATEST_TIME_MILLIS => (
             time_param(Timestamp::from_millis(
@@ -119,7 +119,7 @@ fn reaction(row: &Row, changed: &str) -> anyhow::Result<Reaction> {
 }
 
 /// The rows of [`sql::LIKERS`] and [`sql::REPOSTERS`], `at` naming the time column.
-fn relations(rows: &[Row], at: &str) -> anyhow::Result<Vec<Relation>> {
+pub(super) fn relations(rows: &[Row], at: &str) -> anyhow::Result<Vec<Relation>> {
     rows.iter()
         .map(|row| {
             Ok(Relation {

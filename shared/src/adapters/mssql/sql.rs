@@ -147,6 +147,7 @@ SELECT @changed AS changed;";
 /// - the likes, reposts, mentions and tags of the posts, the user's likes and reposts, the
 ///   mentions of the user, and the notifications it received or caused or that name its posts
 ///   (three deletes rather than one `OR`, so that each seeks its index);
+/// - its blocks and mutes, and those of others on it (two deletes, each seeking an index);
 /// - its sessions revoked at `@P7` and all their refresh tokens forgotten (the SQLite list
 ///   deletes the tokens, then `revoke_all` revokes the sessions and deletes them again; here
 ///   sessions before tokens, as every writer of both takes them: see [`ROTATE_REFRESH_TOKEN`]);
@@ -189,6 +190,8 @@ BEGIN
     DELETE FROM notifications WHERE recipient = @P5;
     DELETE FROM notifications WHERE actor_id = @P5;
     DELETE FROM notifications WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM restrictions WHERE user_id = @P5;
+    DELETE FROM restrictions WHERE other_id = @P5;
     UPDATE sessions SET revoked_at = @P7 WHERE user_id = @P5 AND revoked_at IS NULL;
     DELETE FROM refresh_tokens
     WHERE session_id IN (SELECT id FROM sessions WHERE user_id = @P5);
@@ -667,7 +670,11 @@ pub const NOTIFICATIONS: &str = "\
 SELECT TOP (@P3) n.id, n.kind, n.actor_id, n.post_id, n.created_at, n.is_read,
     u.username, u.display_name
 FROM notifications AS n JOIN users AS u ON u.id = n.actor_id
-WHERE n.recipient = @P1 AND n.id < @P2
+WHERE n.recipient = @P1 AND n.id < @P2 AND NOT EXISTS (
+    SELECT 1 FROM restrictions AS r
+    WHERE (r.user_id = n.recipient AND r.other_id = n.actor_id)
+       OR (r.user_id = n.actor_id AND r.other_id = n.recipient AND r.kind = 'block')
+)
 ORDER BY n.id DESC";
 
 /// `@P1` the recipient. Counts as [`NOTIFICATIONS`] lists: those whose actor is gone are left
@@ -675,12 +682,70 @@ ORDER BY n.id DESC";
 pub const UNREAD_NOTIFICATIONS: &str = "\
 SELECT COUNT_BIG(*) AS unread
 FROM notifications AS n JOIN users AS u ON u.id = n.actor_id
-WHERE n.recipient = @P1 AND n.is_read = 0";
+WHERE n.recipient = @P1 AND n.is_read = 0 AND NOT EXISTS (
+    SELECT 1 FROM restrictions AS r
+    WHERE (r.user_id = n.recipient AND r.other_id = n.actor_id)
+       OR (r.user_id = n.actor_id AND r.other_id = n.recipient AND r.kind = 'block')
+)";
 
 /// `@P1` the recipient, `@P2` the newest id to mark (`0xFF..FF` for all).
 pub const MARK_NOTIFICATIONS_READ: &str = "\
 UPDATE notifications SET is_read = 1
 WHERE recipient = @P1 AND id <= @P2 AND is_read = 0";
+
+// ---- blocks and mutes (see blocks.rs) ------------------------------------------------------
+
+/// `@P1`..`@P4` outbox row (NULLs for none; written only when the restriction is new), `@P5`
+/// the user, `@P6` the kind (`block` or `mute`), `@P7` the other user, `@P8` since when. The
+/// key's range is locked (`UPDLOCK, HOLDLOCK`) so that two equal requests take turns and the
+/// second adds nothing; the foreign keys refuse a user erased meanwhile. Answers one row:
+/// `added` (0 or 1).
+pub const RESTRICT: &str = "\
+SET NOCOUNT ON;
+SET XACT_ABORT ON;
+DECLARE @added INT = 0;
+BEGIN TRANSACTION;
+INSERT INTO restrictions (user_id, kind, other_id, created_at)
+SELECT @P5, @P6, @P7, @P8
+WHERE EXISTS (SELECT 1 FROM users WHERE id = @P5)
+  AND EXISTS (SELECT 1 FROM users WHERE id = @P7)
+  AND NOT EXISTS (
+    SELECT 1 FROM restrictions WITH (UPDLOCK, HOLDLOCK)
+    WHERE user_id = @P5 AND kind = @P6 AND other_id = @P7
+  );
+SET @added = @@ROWCOUNT;
+IF @added > 0 AND @P1 IS NOT NULL
+    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+COMMIT TRANSACTION;
+SELECT @added AS added;";
+
+/// `@P1` the user, `@P2` the kind, `@P3` the other user. Answers one row: `removed` (0 or 1).
+pub const LIFT_RESTRICTION: &str = "\
+SET NOCOUNT ON;
+DELETE FROM restrictions WHERE user_id = @P1 AND kind = @P2 AND other_id = @P3;
+SELECT @@ROWCOUNT AS removed;";
+
+/// Keyset page of a user's blocks or mutes, newest first: `@P1` the user, `@P2` the kind,
+/// strictly after (`@P3` since, `@P4` other user); the first page passes the latest
+/// `DATETIME2` and `0xFF..FF`. `@P5` the page size. Served by `ix_restrictions_newest_first`.
+pub const RESTRICTED: &str = "\
+SELECT TOP (@P5) other_id AS user_id, created_at FROM restrictions
+WHERE user_id = @P1 AND kind = @P2
+  AND (created_at < @P3 OR (created_at = @P3 AND other_id < @P4))
+ORDER BY created_at DESC, other_id DESC";
+
+/// The blocks and mutes between `@P1` and `@P2`, either way: `mine` (1 when `@P1` made it)
+/// and `kind`.
+pub const STANDING: &str = "\
+SELECT CASE WHEN user_id = @P1 THEN 1 ELSE 0 END AS mine, kind FROM restrictions
+WHERE (user_id = @P1 AND other_id = @P2) OR (user_id = @P2 AND other_id = @P1)";
+
+/// Whom `@P1` does not see: `other` and `kind` for everyone `@P1` blocks or mutes, and
+/// everyone who blocks `@P1` (as `block`).
+pub const HIDDEN_FROM: &str = "\
+SELECT other_id AS other, kind FROM restrictions WHERE user_id = @P1
+UNION ALL
+SELECT user_id AS other, kind FROM restrictions WHERE other_id = @P1 AND kind = 'block'";
 
 // ---- outbox and processed events -----------------------------------------------------------
 
@@ -834,6 +899,11 @@ pub const ALL: &[(&str, &str)] = &[
     ("NOTIFICATIONS", NOTIFICATIONS),
     ("UNREAD_NOTIFICATIONS", UNREAD_NOTIFICATIONS),
     ("MARK_NOTIFICATIONS_READ", MARK_NOTIFICATIONS_READ),
+    ("RESTRICT", RESTRICT),
+    ("LIFT_RESTRICTION", LIFT_RESTRICTION),
+    ("RESTRICTED", RESTRICTED),
+    ("STANDING", STANDING),
+    ("HIDDEN_FROM", HIDDEN_FROM),
     ("ENQUEUE", ENQUEUE),
     ("PENDING", PENDING),
     ("MARK_SENT", MARK_SENT),

@@ -1,6 +1,7 @@
 //! The embedded source of truth: one SQLite file holds users, posts, follow edges, the outbox
 //! and the processed-event ids. WAL mode, so that readers never wait for the writer.
 
+mod blocks;
 mod graph;
 mod notifications;
 mod outbox;

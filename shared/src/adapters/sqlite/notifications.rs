@@ -7,6 +7,18 @@ use crate::domain::{
 };
 use crate::ports::NotificationStore;
 
+/// The condition that hides a notification `n` (DESIGN 4.4): its actor is blocked or muted by
+/// its recipient, or blocks them. Checked where notifications are read, so that lifting the
+/// block or mute shows them again and a page is still one query.
+macro_rules! shown {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM restrictions r
+                     WHERE (r.user_id = n.recipient AND r.other_id = n.actor_id)
+                        OR (r.user_id = n.actor_id AND r.other_id = n.recipient
+                            AND r.kind = 'block'))"
+    };
+}
+
 #[async_trait]
 impl NotificationStore for Sqlite {
     async fn add(&self, n: &NewNotification) -> anyhow::Result<bool> {
@@ -39,13 +51,14 @@ impl NotificationStore for Sqlite {
         before: Option<NotificationId>,
         max: usize,
     ) -> anyhow::Result<Vec<Notification>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT n.id, n.kind, n.actor_id, n.post_id, n.created_at, n.read,
                     u.username, u.display_name
              FROM notifications n JOIN users u ON u.id = n.actor_id
-             WHERE n.recipient = ?1 AND n.id < ?2
-             ORDER BY n.id DESC LIMIT ?3",
-        )
+             WHERE n.recipient = ?1 AND n.id < ?2 AND ",
+            shown!(),
+            " ORDER BY n.id DESC LIMIT ?3"
+        ))
         .bind(recipient.to_string())
         .bind(before.map_or_else(|| "~".to_owned(), |id| id.to_string()))
         .bind(limit(max))
@@ -73,10 +86,11 @@ impl NotificationStore for Sqlite {
     }
 
     async fn unread_count(&self, recipient: UserId) -> anyhow::Result<u64> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = sqlx::query_scalar(concat!(
             "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.actor_id
-             WHERE n.recipient = ?1 AND n.read = 0",
-        )
+             WHERE n.recipient = ?1 AND n.read = 0 AND ",
+            shown!()
+        ))
         .bind(recipient.to_string())
         .fetch_one(&self.pool)
         .await?;

@@ -15,6 +15,7 @@ use crate::services::{self, ServiceError};
     responses(
         (status = 204, description = "Following (idempotent)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A block stands between the two users", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Following yourself", body = Problem, content_type = "application/problem+json"),
     )

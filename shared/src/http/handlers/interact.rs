@@ -17,6 +17,7 @@ use crate::services::{self, ServiceError};
     responses(
         (status = 204, description = "Liked (again: nothing changes)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A block stands between the caller and the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -78,6 +79,7 @@ pub async fn likes(
     responses(
         (status = 204, description = "Reposted (again: nothing changes)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A block stands between the caller and the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
     )
 )]

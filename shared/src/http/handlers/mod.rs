@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod blocks;
 pub mod feed;
 pub mod follow;
 pub mod interact;

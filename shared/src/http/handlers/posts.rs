@@ -16,6 +16,7 @@ use crate::services::{self, ServiceError};
         (status = 201, description = "Posted", body = PostResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A reply to a post whose author is in a block with the caller", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The post replied to does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Content empty or over 280 characters, or in_reply_to not a post id", body = Problem, content_type = "application/problem+json"),
