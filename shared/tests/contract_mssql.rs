@@ -153,6 +153,17 @@ async fn notification_store_contract() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn block_store_contract() -> anyhow::Result<()> {
+    let Some(test) = TestDatabase::create("blocks").await? else {
+        return Ok(());
+    };
+    let db = Arc::new(test.connect().await?);
+    contracts::blocks::block_store(&*db, &*db, &*db, &*db).await?;
+    drop(db);
+    test.drop_database().await
+}
+
+#[tokio::test]
 async fn accounts_contract() -> anyhow::Result<()> {
     let Some(test) = TestDatabase::create("accounts").await? else {
         return Ok(());

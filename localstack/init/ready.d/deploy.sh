@@ -83,6 +83,12 @@ PUT     /users/{username}/follow     follow
 DELETE  /users/{username}/follow     follow
 GET     /users/{username}/followers  follow
 GET     /users/{username}/following  follow
+PUT     /users/{username}/block      follow
+DELETE  /users/{username}/block      follow
+PUT     /users/{username}/mute       follow
+DELETE  /users/{username}/mute       follow
+GET     /me/blocks                   follow
+GET     /me/mutes                    follow
 POST    /posts                       post
 GET     /posts/{id}                  post
 DELETE  /posts/{id}                  post

@@ -2,6 +2,7 @@
 //! folder, driven over HTTP.
 
 mod accounts;
+mod blocks;
 mod conversations;
 mod errors;
 mod idempotency;

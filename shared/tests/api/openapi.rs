@@ -9,7 +9,7 @@ use serde_json::Value;
 use rookery_test_support::TestApp;
 
 /// DESIGN section 4 (with 4.2 and 4.3), by hand: the document must match this list exactly.
-const CONTRACT: [(&str, &str); 34] = [
+const CONTRACT: [(&str, &str); 40] = [
     ("post", "/auth/register"),
     ("post", "/auth/login"),
     ("get", "/me"),
@@ -18,6 +18,12 @@ const CONTRACT: [(&str, &str); 34] = [
     ("delete", "/users/{username}/follow"),
     ("get", "/users/{username}/followers"),
     ("get", "/users/{username}/following"),
+    ("put", "/users/{username}/block"),
+    ("delete", "/users/{username}/block"),
+    ("put", "/users/{username}/mute"),
+    ("delete", "/users/{username}/mute"),
+    ("get", "/me/blocks"),
+    ("get", "/me/mutes"),
     ("post", "/posts"),
     ("get", "/posts/{id}"),
     ("delete", "/posts/{id}"),

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod blocks;
 pub mod bolt;
 pub mod bus;
 pub mod conversations;
