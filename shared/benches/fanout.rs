@@ -453,6 +453,7 @@ async fn create_post(db: &Sqlite, author: UserId, round: usize) -> anyhow::Resul
         in_reply_to: None,
         mentions: Vec::new(),
         tags: Vec::new(),
+        idempotency: None,
     };
     let event = Event::new(EventPayload::post_created(new.id, author));
     db.create_post(&new, &event).await?;

@@ -440,7 +440,8 @@ impl<'a> Wiring<'a> {
         Ok(Arc::new(Revocations::new(sessions, self.config.jwt_ttl)))
     }
 
-    /// What prunes the SQL store's sent events and processed ids after `RETENTION_DAYS`.
+    /// What prunes the SQL store's sent events and processed ids after `RETENTION_DAYS`, and
+    /// idempotency claims after their 24 hours.
     ///
     /// # Errors
     /// The SQL store cannot be opened.
@@ -449,6 +450,7 @@ impl<'a> Wiring<'a> {
         Ok(Pruner {
             outbox: sql.outbox,
             processed: sql.processed,
+            posts: sql.posts,
             retention: self.config.retention,
         })
     }

@@ -286,6 +286,7 @@ async fn author_and_post(
         in_reply_to: None,
         mentions: Vec::new(),
         tags: Vec::new(),
+        idempotency: None,
     };
     let created = Event::new(EventPayload::post_created(new.id, user.id));
     Ok((user.id, posts.create_post(&new, &created).await?))

@@ -2,6 +2,7 @@
 //! never checks it again.
 
 mod event;
+mod idempotency;
 mod ids;
 pub mod markup;
 mod notification;
@@ -13,6 +14,7 @@ mod time;
 mod user;
 
 pub use event::{Event, EventPayload, Queue};
+pub use idempotency::{IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW, IdempotencyClaim, IdempotencyKey};
 pub use ids::{EntryKey, EventId, NotificationId, PostId, SessionId, UserId};
 pub use notification::{NewNotification, Notification, NotificationKind};
 pub use page::{Cursor, CursorError, Limit, NameCursor, Page, RelationCursor};

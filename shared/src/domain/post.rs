@@ -42,6 +42,8 @@ pub struct NewPost {
     pub in_reply_to: Option<ReplyTo>,
     pub mentions: Vec<Mention>,
     pub tags: Vec<String>,
+    /// The request's `Idempotency-Key`, when it sent one.
+    pub idempotency: Option<super::IdempotencyClaim>,
 }
 
 /// The post a reply answers, and that post's author (whose followers may see the reply).

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -14,7 +14,9 @@ use serde_json::Value;
 
 use super::AppState;
 use super::problem::Problem;
-use crate::domain::{Limit, PostId, UserId, Username, ValidationError};
+use crate::domain::{
+    IDEMPOTENCY_HEADER, IdempotencyKey, Limit, PostId, UserId, Username, ValidationError,
+};
 use crate::services::{ErrorCode, ServiceError};
 
 /// Bodies larger than this get 413.
@@ -159,6 +161,25 @@ impl<S: Send + Sync> FromRequestParts<S> for PostPath {
             .map(PostPath)
             .map_err(|_| ServiceError::NotFound("post not found"))
     }
+}
+
+/// The request's `Idempotency-Key` (DESIGN 4.4), if it sent one. Read by the handler after
+/// the body, so that a malformed body is still 400 before a bad key is 422.
+///
+/// # Errors
+/// 422 naming the header: a key that is not 1 to 255 visible ASCII characters, or sent twice.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ServiceError> {
+    let mut values = headers.get_all(IDEMPOTENCY_HEADER).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ValidationError::new(IDEMPOTENCY_HEADER, "must be sent once").into());
+    }
+    let text = value.to_str().map_err(|_| {
+        ValidationError::new(IDEMPOTENCY_HEADER, "must be visible ASCII characters")
+    })?;
+    Ok(Some(IdempotencyKey::parse(text)?))
 }
 
 /// A request body of type `T`, read in the contract's order: JSON syntax first (400), then

@@ -92,6 +92,13 @@ pub enum CreatePostError {
     /// The post replied to was deleted before the reply could be stored.
     #[error("the post replied to is gone")]
     ParentGone,
+    /// The author used the post's idempotency key within its window for the same request:
+    /// this is the post it created, and nothing was written.
+    #[error("a post was created under this idempotency key already")]
+    AlreadyCreated(PostId),
+    /// The author used the key within its window for another request; nothing was written.
+    #[error("the idempotency key was used for another request")]
+    KeyReused,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -119,11 +126,19 @@ pub struct StatsRow {
 #[async_trait]
 pub trait PostStore: Send + Sync + 'static {
     /// Stores the post, its mentions and tags and its `post.created` event in one transaction;
-    /// a reply also counts in its parent's replies.
+    /// a reply also counts in its parent's replies. A post with an idempotency claim also
+    /// stores the claim in that transaction, unless the author holds the key already (a claim
+    /// younger than [`IDEMPOTENCY_WINDOW`](crate::domain::IDEMPOTENCY_WINDOW), counted back
+    /// from the post's `created_at`; an older one is replaced). Of two concurrent posts with
+    /// one key, exactly one is stored.
     ///
     /// # Errors
-    /// `ParentGone` when the post replied to no longer exists.
+    /// `ParentGone` when the post replied to no longer exists; `AlreadyCreated` with the post
+    /// of a live claim of the same fingerprint, `KeyReused` for one of another.
     async fn create_post(&self, post: &NewPost, event: &Event) -> Result<Post, CreatePostError>;
+
+    /// Deletes idempotency claims made before `before`, at most `limit`; returns how many.
+    async fn prune_idempotency_keys(&self, before: Timestamp, limit: usize) -> anyhow::Result<u64>;
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>>;
 

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use crate::domain::markup::{mention_candidates, tags};
 use crate::domain::{
-    Event, EventPayload, Mention, NewPost, Post, PostContent, PostId, PostView, ReplyTo, Timestamp,
-    UserId,
+    Event, EventPayload, IDEMPOTENCY_HEADER, IdempotencyClaim, IdempotencyKey, Mention, NewPost,
+    Post, PostContent, PostId, PostView, ReplyTo, Timestamp, UserId, ValidationError,
 };
 use crate::ports::CreatePostError;
 
@@ -24,8 +24,15 @@ pub struct Draft {
     pub in_reply_to: Option<PostId>,
 }
 
-#[tracing::instrument(skip(ctx, draft))]
-pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> ServiceResult<PostView> {
+/// Writes the post; with an idempotency key, a retry of the same request within a day answers
+/// the post it created (and writes nothing), and another request under the same key is 422.
+#[tracing::instrument(skip(ctx, draft, key))]
+pub async fn create_post(
+    ctx: &Context,
+    author: UserId,
+    draft: Draft,
+    key: Option<IdempotencyKey>,
+) -> ServiceResult<PostView> {
     ctx.acting_user(author).await?;
     let in_reply_to = match draft.in_reply_to {
         Some(parent) => {
@@ -44,6 +51,7 @@ pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> Service
         }
         None => None,
     };
+    let idempotency = key.map(|key| IdempotencyClaim::new(key, &draft.content, draft.in_reply_to));
     let post = NewPost {
         id: PostId::new(),
         author_id: author,
@@ -52,6 +60,7 @@ pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> Service
         content: draft.content,
         created_at: Timestamp::now(),
         in_reply_to,
+        idempotency,
     };
     let event = Event::new(EventPayload::PostCreated {
         post_id: post.id,
@@ -63,6 +72,23 @@ pub async fn create_post(ctx: &Context, author: UserId, draft: Draft) -> Service
     let created = match ctx.posts()?.create_post(&post, &event).await {
         Ok(created) => created,
         Err(CreatePostError::ParentGone) => return Err(POST_NOT_FOUND),
+        Err(CreatePostError::AlreadyCreated(first)) => {
+            return get_post(ctx, first, Some(author))
+                .await
+                .map_err(|err| match err {
+                    ServiceError::NotFound(_) => ServiceError::NotFound(
+                        "the post created under this idempotency key is deleted",
+                    ),
+                    other => other,
+                });
+        }
+        Err(CreatePostError::KeyReused) => {
+            return Err(ValidationError::new(
+                IDEMPOTENCY_HEADER,
+                "was used for a different request within the last 24 hours",
+            )
+            .into());
+        }
         Err(CreatePostError::Other(err)) => return Err(err.into()),
     };
     ctx.event_written();

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::domain::Timestamp;
-use crate::ports::{EventPublisher, Outbox, ProcessedEvents};
+use crate::domain::{IDEMPOTENCY_WINDOW, Timestamp};
+use crate::ports::{EventPublisher, Outbox, PostStore, ProcessedEvents};
 
 #[derive(Clone)]
 pub struct Relay {
@@ -78,6 +78,8 @@ impl Relay {
 pub struct Pruner {
     pub outbox: Arc<dyn Outbox>,
     pub processed: Arc<dyn ProcessedEvents>,
+    /// Idempotency claims go once their 24 hours are over, whatever `RETENTION_DAYS` says.
+    pub posts: Arc<dyn PostStore>,
     /// `RETENTION_DAYS`.
     pub retention: Duration,
 }
@@ -92,12 +94,21 @@ impl Pruner {
     pub async fn prune(&self) -> anyhow::Result<u64> {
         let retention = i64::try_from(self.retention.as_millis()).unwrap_or(i64::MAX / 2);
         let before = Timestamp::from_millis(Timestamp::now().millis().saturating_sub(retention));
+        let window = i64::try_from(IDEMPOTENCY_WINDOW.as_millis()).unwrap_or(i64::MAX / 2);
+        let expired = Timestamp::from_millis(Timestamp::now().millis().saturating_sub(window));
         let mut pruned = 0;
         for _ in 0..PRUNE_ROUNDS {
             let sent = self.outbox.prune_sent(before, PRUNE_BATCH).await?;
             let processed = self.processed.prune(before, PRUNE_BATCH).await?;
-            pruned += sent + processed;
-            if sent < PRUNE_BATCH as u64 && processed < PRUNE_BATCH as u64 {
+            let claims = self
+                .posts
+                .prune_idempotency_keys(expired, PRUNE_BATCH)
+                .await?;
+            pruned += sent + processed + claims;
+            if [sent, processed, claims]
+                .iter()
+                .all(|&n| n < PRUNE_BATCH as u64)
+            {
                 break;
             }
         }
@@ -109,7 +120,10 @@ impl Pruner {
         loop {
             match self.prune().await {
                 Ok(0) => {}
-                Ok(pruned) => tracing::info!(pruned, "pruned sent events and processed ids"),
+                Ok(pruned) => tracing::info!(
+                    pruned,
+                    "pruned sent events, processed ids and expired idempotency keys"
+                ),
                 Err(err) => {
                     tracing::warn!(error = %format!("{err:#}"), "pruning failed; retrying later")
                 }

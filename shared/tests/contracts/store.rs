@@ -116,6 +116,7 @@ pub(super) fn post_draft(author: UserId, content: &str) -> anyhow::Result<(NewPo
         in_reply_to: None,
         mentions: Vec::new(),
         tags: Vec::new(),
+        idempotency: None,
     };
     let event = Event::new(EventPayload::post_created(post.id, author));
     Ok((post, event))

@@ -66,6 +66,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "blocks",
         sql: include_str!("../../../migrations/mssql/0008_blocks.sql"),
     },
+    Migration {
+        version: 9,
+        name: "idempotency",
+        sql: include_str!("../../../migrations/mssql/0009_idempotency.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

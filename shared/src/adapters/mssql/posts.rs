@@ -9,8 +9,8 @@ use uuid::Uuid;
 use super::{ABOVE_EVERY_ID, Connection, Mssql, OutboxRow, column, count, id_param, json_ids};
 use super::{limit, sql, text_column, time_column, time_param, uuid_column};
 use crate::domain::{
-    EntryKey, Event, FeedEntry, Mention, NewPost, Post, PostId, PostStats, Relation,
-    RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
+    EntryKey, Event, FeedEntry, IDEMPOTENCY_WINDOW, Mention, NewPost, Post, PostId, PostStats,
+    Relation, RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
 };
 use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
@@ -181,6 +181,13 @@ impl PostStore for Mssql {
         let parent_author = new.in_reply_to.map(|r| id_param(r.author.as_uuid()));
         let mentions = json_ids(new.mentions.iter().map(|m| m.id.as_uuid()));
         let tags = serde_json::Value::from(new.tags.clone()).to_string();
+        let claim = new.idempotency.as_ref();
+        let key = claim.map(|c| c.key.as_str());
+        let fingerprint = claim.map(|c| c.fingerprint.as_slice());
+        let window = i64::try_from(IDEMPOTENCY_WINDOW.as_millis()).unwrap_or(i64::MAX);
+        let live_since = time_param(Timestamp::from_millis(
+            new.created_at.millis().saturating_sub(window),
+        ));
         let mut conn = self.conn().await?;
         let stored = async {
             conn.query(
@@ -198,6 +205,9 @@ impl PostStore for Mssql {
                     &parent_author,
                     &mentions,
                     &tags,
+                    &key,
+                    &fingerprint,
+                    &live_since,
                 ],
             )
             .await?
@@ -212,10 +222,34 @@ impl PostStore for Mssql {
             }
             Err(err) => return Err(anyhow::Error::new(err).context("insert post").into()),
         };
+        if let Some(claimed) = row
+            .try_get::<&[u8], _>("claimed_post")
+            .context("claimed_post")?
+        {
+            let claimed = Uuid::from_slice(claimed).context("corrupt id: claimed_post")?;
+            return Err(match column::<i32>(&row, "same_request")? {
+                1 => CreatePostError::AlreadyCreated(PostId::from_uuid(claimed)),
+                _ => CreatePostError::KeyReused,
+            });
+        }
         let mut created = [post(&row)?];
         with_markup(&mut conn, &mut created).await?;
         let [created] = created;
         Ok(created)
+    }
+
+    async fn prune_idempotency_keys(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(
+                sql::PRUNE_IDEMPOTENCY_KEYS,
+                &[&time_param(before), &limit(max)],
+            )
+            .await?
+            .into_row()
+            .await?
+            .context("no answer to PRUNE_IDEMPOTENCY_KEYS")?;
+        Ok(u64::try_from(column::<i32>(&row, "pruned")?).unwrap_or(0))
     }
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {

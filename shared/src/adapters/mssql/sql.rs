@@ -147,6 +147,7 @@ SELECT @changed AS changed;";
 /// - the likes, reposts, mentions and tags of the posts, the user's likes and reposts, the
 ///   mentions of the user, and the notifications it received or caused or that name its posts
 ///   (three deletes rather than one `OR`, so that each seeks its index);
+/// - its idempotency claims;
 /// - its blocks and mutes, and those of others on it (two deletes, each seeking an index);
 /// - its sessions revoked at `@P7` and all their refresh tokens forgotten (the SQLite list
 ///   deletes the tokens, then `revoke_all` revokes the sessions and deletes them again; here
@@ -190,6 +191,7 @@ BEGIN
     DELETE FROM notifications WHERE recipient = @P5;
     DELETE FROM notifications WHERE actor_id = @P5;
     DELETE FROM notifications WHERE post_id IN (SELECT id FROM @posts);
+    DELETE FROM idempotency_keys WHERE user_id = @P5;
     DELETE FROM restrictions WHERE user_id = @P5;
     DELETE FROM restrictions WHERE other_id = @P5;
     UPDATE sessions SET revoked_at = @P7 WHERE user_id = @P5 AND revoked_at IS NULL;
@@ -294,10 +296,37 @@ pub const PARENT_GONE_ERROR: u32 = 50001;
 /// parent is gone and the batch throws [`PARENT_GONE_ERROR`] (`XACT_ABORT` rolls it all back).
 /// An unknown author fails the foreign key (error 547), a taken id the primary key (2627):
 /// nothing is stored.
+///
+/// With an idempotency key (`@P13`, NULL for none; `@P14` the request's fingerprint, `@P15`
+/// the oldest claim time still live) the key is claimed first: an expired claim is dropped,
+/// a live one is read under a key-range lock (`UPDLOCK, HOLDLOCK`, so that of two posts with
+/// one key the second waits for the first's commit and then finds its claim) and answered as
+/// `claimed_post` and `same_request` (1 when its fingerprint is this request's), with nothing
+/// written. The post row answered otherwise carries a NULL `claimed_post`.
 pub const CREATE_POST: &str = "\
 SET NOCOUNT ON;
 SET XACT_ABORT ON;
+DECLARE @claimed_post BINARY(16) = NULL;
+DECLARE @claimed_fingerprint BINARY(32) = NULL;
 BEGIN TRANSACTION;
+IF @P13 IS NOT NULL
+BEGIN
+    DELETE FROM idempotency_keys
+    WHERE user_id = @P6 AND idem_key = @P13 AND created_at <= @P15;
+    SELECT @claimed_post = post_id, @claimed_fingerprint = fingerprint
+    FROM idempotency_keys WITH (UPDLOCK, HOLDLOCK)
+    WHERE user_id = @P6 AND idem_key = @P13;
+    IF @claimed_post IS NULL
+        INSERT INTO idempotency_keys (user_id, idem_key, fingerprint, post_id, created_at)
+        VALUES (@P6, @P13, @P14, @P5, @P8);
+END;
+IF @claimed_post IS NOT NULL
+BEGIN
+    COMMIT TRANSACTION;
+    SELECT @claimed_post AS claimed_post,
+        CASE WHEN @claimed_fingerprint = @P14 THEN 1 ELSE 0 END AS same_request;
+    RETURN;
+END;
 IF @P9 IS NOT NULL
 BEGIN
     UPDATE posts SET reply_count = reply_count + 1 WHERE id = @P9;
@@ -312,10 +341,22 @@ FROM OPENJSON(@P11) AS m;
 INSERT INTO post_tags (tag, post_id, position)
 SELECT t.value, @P5, CAST(t.[key] AS INT) FROM OPENJSON(@P12) AS t;
 INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
-SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name
+SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name,
+    CAST(NULL AS BINARY(16)) AS claimed_post
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
 WHERE p.id = @P5;
 COMMIT TRANSACTION;";
+
+/// Deletes up to `@P2` idempotency claims made before `@P1` (by
+/// `ix_idempotency_keys_created_at`); answers how many.
+pub const PRUNE_IDEMPOTENCY_KEYS: &str = "\
+SET NOCOUNT ON;
+DELETE k FROM idempotency_keys AS k
+JOIN (
+    SELECT TOP (@P2) user_id, idem_key FROM idempotency_keys
+    WHERE created_at < @P1 ORDER BY created_at
+) AS old ON old.user_id = k.user_id AND old.idem_key = k.idem_key;
+SELECT @@ROWCOUNT AS pruned;";
 
 pub const POST_BY_ID: &str = "\
 SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name
@@ -876,6 +917,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("REVOKED_SESSIONS", REVOKED_SESSIONS),
     ("CREATE_POST", CREATE_POST),
     ("POST_BY_ID", POST_BY_ID),
+    ("PRUNE_IDEMPOTENCY_KEYS", PRUNE_IDEMPOTENCY_KEYS),
     ("DELETE_POST", DELETE_POST),
     ("POSTS_BY_IDS", POSTS_BY_IDS),
     ("MENTIONS_OF_POSTS", MENTIONS_OF_POSTS),

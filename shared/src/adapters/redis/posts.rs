@@ -232,6 +232,10 @@ impl PostStore for CachedPosts {
         Ok(created)
     }
 
+    async fn prune_idempotency_keys(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        self.inner.prune_idempotency_keys(before, max).await
+    }
+
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
         match self.lookup(&[id]).await.map(|mut found| found.pop()) {
             Ok(Some(Lookup::Hit(post))) => return Ok(Some(post)),

@@ -7,8 +7,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Db, Sqlite, count, insert_outbox, json_ids, limit, parse};
 use crate::domain::{
-    EntryKey, Event, FeedEntry, Mention, NewPost, Post, PostId, PostStats, Relation,
-    RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
+    EntryKey, Event, FeedEntry, IDEMPOTENCY_WINDOW, IdempotencyClaim, Mention, NewPost, Post,
+    PostId, PostStats, Relation, RelationCursor, Timestamp, UserId, UserSummary, ViewerState,
 };
 use crate::ports::{CreatePostError, PostStore, Reaction, StatsRow};
 
@@ -286,10 +286,64 @@ impl Sqlite {
     }
 }
 
+/// Claims the post's idempotency key inside its transaction, first (a write, so that the
+/// transaction holds SQLite's write lock before it reads: two posts with one key take turns,
+/// and the second finds the first's claim). A claim older than the window is replaced.
+async fn claim_key(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    new: &NewPost,
+    claim: &IdempotencyClaim,
+) -> Result<(), CreatePostError> {
+    let window = i64::try_from(IDEMPOTENCY_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let (user, key) = (new.author_id.to_string(), claim.key.as_str());
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE user_id = ?1 AND key = ?2 AND created_at <= ?3",
+    )
+    .bind(&user)
+    .bind(key)
+    .bind(new.created_at.millis().saturating_sub(window))
+    .execute(&mut **tx)
+    .await
+    .context("drop an expired idempotency claim")?;
+    let claimed = sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, fingerprint, post_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, key) DO NOTHING",
+    )
+    .bind(&user)
+    .bind(key)
+    .bind(claim.fingerprint.as_slice())
+    .bind(new.id.to_string())
+    .bind(new.created_at.millis())
+    .execute(&mut **tx)
+    .await
+    .context("claim the idempotency key")?
+    .rows_affected();
+    if claimed == 1 {
+        return Ok(());
+    }
+    let row = sqlx::query(
+        "SELECT fingerprint, post_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+    )
+    .bind(&user)
+    .bind(key)
+    .fetch_one(&mut **tx)
+    .await
+    .context("read the idempotency claim")?;
+    let fingerprint: Vec<u8> = row.try_get("fingerprint").context("fingerprint")?;
+    if fingerprint != claim.fingerprint {
+        return Err(CreatePostError::KeyReused);
+    }
+    let post: String = row.try_get("post_id").context("post_id")?;
+    Err(CreatePostError::AlreadyCreated(parse(&post)?))
+}
+
 #[async_trait]
 impl PostStore for Sqlite {
     async fn create_post(&self, new: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
         let mut tx = self.pool.begin().await.context("begin")?;
+        if let Some(claim) = &new.idempotency {
+            claim_key(&mut tx, new, claim).await?;
+        }
         if let Some(parent) = new.in_reply_to {
             let counted =
                 sqlx::query("UPDATE posts SET reply_count = reply_count + 1 WHERE id = ?1")
@@ -327,6 +381,19 @@ impl PostStore for Sqlite {
         self.with_markup(&self.pool, &mut created).await?;
         let [created] = created;
         Ok(created)
+    }
+
+    async fn prune_idempotency_keys(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        let pruned = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+                 SELECT user_id, key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
+        )
+        .bind(before.millis())
+        .bind(limit(max))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(pruned)
     }
 
     async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {

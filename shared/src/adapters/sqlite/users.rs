@@ -280,7 +280,7 @@ impl UserStore for Sqlite {
 /// What an erased user leaves in other rows, in the order it must go: counts on others' posts
 /// before the rows they count, a post's dependants before the posts, all before the user row.
 /// `?1` is the user's id.
-const ERASURE: [(&str, &str); 15] = [
+const ERASURE: [(&str, &str); 16] = [
     (
         "like counts",
         "UPDATE posts SET like_count = like_count - 1
@@ -327,6 +327,10 @@ const ERASURE: [(&str, &str); 15] = [
             OR post_id IN (SELECT id FROM posts WHERE author_id = ?1)",
     ),
     ("posts", "DELETE FROM posts WHERE author_id = ?1"),
+    (
+        "idempotency keys",
+        "DELETE FROM idempotency_keys WHERE user_id = ?1",
+    ),
     (
         "blocks and mutes",
         "DELETE FROM restrictions WHERE user_id = ?1 OR other_id = ?1",
