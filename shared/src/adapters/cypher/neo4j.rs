@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use neo4rs::{BoltType, ConfigBuilder, Graph, Neo4jErrorKind};
-use rand::Rng as _;
+use rand::RngExt as _;
 
 use super::queries::NEO4J_SCHEMA;
 use super::{Access, CypherExecutor, CypherGraph, Param, Query, Row, Value};
