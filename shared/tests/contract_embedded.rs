@@ -51,6 +51,12 @@ async fn accounts_contract() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn idempotent_posts_contract() -> anyhow::Result<()> {
+    let (_dir, _path, db) = sqlite().await?;
+    contracts::idempotency::idempotent_posts(&*db, &*db).await
+}
+
+#[tokio::test]
 async fn block_store_contract() -> anyhow::Result<()> {
     let (_dir, _path, db) = sqlite().await?;
     contracts::blocks::block_store(&*db, &*db, &*db, &*db).await

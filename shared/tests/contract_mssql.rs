@@ -153,6 +153,17 @@ async fn notification_store_contract() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn idempotent_posts_contract() -> anyhow::Result<()> {
+    let Some(test) = TestDatabase::create("idempotency").await? else {
+        return Ok(());
+    };
+    let db = Arc::new(test.connect().await?);
+    contracts::idempotency::idempotent_posts(&*db, &*db).await?;
+    drop(db);
+    test.drop_database().await
+}
+
+#[tokio::test]
 async fn block_store_contract() -> anyhow::Result<()> {
     let Some(test) = TestDatabase::create("blocks").await? else {
         return Ok(());

@@ -75,3 +75,64 @@ async fn an_address_wrapped_in_a_display_name_is_refused() -> anyhow::Result<()>
     assert_eq!(me.ok(200)?["email"], "ann.lee@example.com");
     Ok(())
 }
+
+/// `POST /posts` with an `Idempotency-Key`, as `token`'s user.
+async fn post_with_key(
+    app: &TestApp,
+    token: &str,
+    key: &str,
+    content: &str,
+) -> anyhow::Result<rookery_test_support::Reply> {
+    let request = app
+        .client
+        .post(app.url("/posts"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(&json!({"content": content}));
+    app.raw(request).await
+}
+
+#[tokio::test]
+async fn a_post_retried_with_its_idempotency_key_is_created_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let first = post_with_key(&app, &ann, "8e03978e-1", "hello once").await?;
+    let id = first.ok(201)?["id"].clone();
+    let again = post_with_key(&app, &ann, "8e03978e-1", "hello once").await?;
+    assert_eq!(again.ok(201)?["id"], id, "the retry answers the first post");
+    let other = post_with_key(&app, &ann, "8e03978e-1", "hello twice").await?;
+    other.problem(422)?;
+    assert_eq!(other.body["field"], "Idempotency-Key");
+    for bad in ["", "with space", &"k".repeat(256)] {
+        post_with_key(&app, &ann, bad, "bad key")
+            .await?
+            .problem(422)?;
+    }
+    // A malformed body is still 400, before the key is looked at.
+    let request = app
+        .client
+        .post(app.url("/posts"))
+        .bearer_auth(&ann)
+        .header("Idempotency-Key", "with space")
+        .header("content-type", "application/json")
+        .body("{");
+    app.raw(request).await?.problem(400)?;
+    // Keys are the account's own: bob's post under ann's key is his first.
+    let bobs = post_with_key(&app, &bob, "8e03978e-1", "hello once").await?;
+    assert_ne!(bobs.ok(201)?["id"], id);
+    // Five at once under one key: one post, and all five answer it.
+    let replies = futures::future::join_all(
+        (0..5).map(|_| post_with_key(&app, &ann, "8e03978e-2", "all at once")),
+    )
+    .await;
+    let mut ids = std::collections::BTreeSet::new();
+    for reply in replies {
+        ids.insert(reply?.ok(201)?["id"].to_string());
+    }
+    assert_eq!(ids.len(), 1, "concurrent posts under one key: {ids:?}");
+    let posts = app.all_pages("/users/ann/posts", None, 100).await?;
+    let contents: Vec<&str> = posts.iter().filter_map(|p| p["content"].as_str()).collect();
+    assert_eq!(contents, ["all at once", "hello once"]);
+    Ok(())
+}

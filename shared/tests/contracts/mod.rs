@@ -17,6 +17,7 @@ pub mod conversations;
 pub mod cypher;
 pub mod feed_cache;
 pub mod graph;
+pub mod idempotency;
 pub mod mailer;
 pub mod notifications;
 pub mod outbox;
