@@ -159,7 +159,7 @@ async fn post_all(ctx: &Context, authors: &[UserId], each: usize) -> anyhow::Res
                 content,
                 in_reply_to: None,
             };
-            services::create_post(ctx, author, draft)
+            services::create_post(ctx, author, draft, None)
                 .await
                 .context("create post")?;
             anyhow::Ok(())
