@@ -8,7 +8,7 @@ use rookery::server::{Server, shutdown_signal};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    rookery::telemetry::init(config.log_format);
+    rookery::telemetry::init(&config.telemetry);
     match std::env::args().nth(1).as_deref() {
         None | Some("serve") => serve(&config).await,
         Some("migrate") => {

@@ -24,7 +24,7 @@ use crate::settings::Settings;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    rookery::telemetry::init(config.log_format);
+    rookery::telemetry::init(&config.telemetry);
     let settings = Settings::from_lookup(|name| std::env::var(name).ok())?;
     let url = config
         .rabbitmq_url

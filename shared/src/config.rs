@@ -31,6 +31,51 @@ pub enum LogFormat {
     Json,
 }
 
+/// What logs, traces and metrics need, read before anything else so that everything else can
+/// be logged (in Lambda, before the secrets are read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the OpenTelemetry collector spans are exported to
+    /// (OTLP/HTTP, protobuf, to its `/v1/traces`); unset, none leave the process.
+    pub otlp_endpoint: Option<String>,
+    /// Metrics in CloudWatch's embedded format on standard output: in Lambda (where
+    /// `AWS_LAMBDA_FUNCTION_NAME` is set), never locally.
+    pub emf_metrics: bool,
+    /// The `Function` dimension of metrics: `AWS_LAMBDA_FUNCTION_NAME`, or `rookery`.
+    pub function: String,
+}
+
+impl TelemetryConfig {
+    /// # Errors
+    /// `LOG_FORMAT` is neither `text` nor `json`, or the OTLP endpoint is not an http(s) URL.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| lookup(name).filter(|v| !v.trim().is_empty());
+        let log_format = match var("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
+        };
+        let otlp_endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
+        if let Some(endpoint) = &otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(invalid(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        let lambda = var("AWS_LAMBDA_FUNCTION_NAME");
+        Ok(Self {
+            log_format,
+            otlp_endpoint,
+            emf_metrics: lambda.is_some(),
+            function: lambda.unwrap_or_else(|| "rookery".to_owned()),
+        })
+    }
+}
+
 /// Everything configurable, with the defaults of the embedded mode.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,8 +103,8 @@ pub struct Config {
     pub feed: FeedSettings,
     /// `MAIL_FROM`: the sender of welcome mails.
     pub mail_from: Mailbox,
-    /// `LOG_FORMAT`: `text` or `json`.
-    pub log_format: LogFormat,
+    /// `LOG_FORMAT`, `OTEL_EXPORTER_OTLP_ENDPOINT` and the metrics' function name.
+    pub telemetry: TelemetryConfig,
     /// `REDIS_URL`: feeds, cached lists and the post cache in Redis instead of in memory.
     pub redis_url: Option<SecretString>,
     /// `FEED_TTL_DAYS`: a Redis feed not read for this long expires (rebuilt on its next read).
@@ -177,11 +222,7 @@ impl Config {
                 Mailbox::from_str("Rookery <no-reply@rookery.local>")
                     .map_err(|e| invalid("MAIL_FROM", e.to_string()))?,
             )?,
-            log_format: match var("LOG_FORMAT").as_deref() {
-                None | Some("text") => LogFormat::Text,
-                Some("json") => LogFormat::Json,
-                Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
-            },
+            telemetry: TelemetryConfig::from_lookup(&lookup)?,
             redis_url: url(&var, "REDIS_URL", &["redis", "rediss", "unix"])?,
             feed_ttl: Duration::from_secs(ttl_days.saturating_mul(86_400)),
             rabbitmq_url: url(&var, "RABBITMQ_URL", &["amqp", "amqps"])?,

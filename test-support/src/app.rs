@@ -151,9 +151,7 @@ impl TestApp {
 
     /// A server on `backend` with extra configuration variables.
     pub async fn spawn_on(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<Self> {
-        if std::env::var_os("TEST_LOG").is_some() {
-            rookery::telemetry::init(rookery::config::LogFormat::Text);
-        }
+        crate::telemetry::capture();
         let data = tempfile::tempdir()?;
         let tag = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let mut vars: Vec<(String, String)> = Vec::new();

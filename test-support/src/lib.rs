@@ -8,6 +8,7 @@ pub mod app;
 pub mod keys;
 pub mod secrets;
 pub mod services;
+pub mod telemetry;
 pub mod template;
 
 pub use app::{Backend, Reply, TestApp, eventually};

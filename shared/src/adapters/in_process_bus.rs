@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tracing::Instrument as _;
 
 use crate::domain::{Event, Queue};
 use crate::ports::{Consumer, EventPublisher};
+use crate::telemetry::{metrics, trace};
 
 #[derive(Default)]
 pub struct InProcessBus {
@@ -32,8 +34,16 @@ impl EventPublisher for InProcessBus {
         let mut failures = Vec::new();
         for queue in Queue::for_kind(event.kind()) {
             for consumer in self.queues.get(&queue).into_iter().flatten() {
-                if let Err(err) = consumer.handle(event).await {
-                    failures.push(format!("{}: {err}", queue.name()));
+                let span = trace::consume_span(queue.name(), event);
+                match consumer.handle(event).instrument(span.clone()).await {
+                    Ok(()) => {
+                        span.in_scope(|| tracing::info!("event handled"));
+                        metrics::event_consumed(queue.name());
+                    }
+                    Err(err) => {
+                        metrics::event_retried(queue.name());
+                        failures.push(format!("{}: {err}", queue.name()));
+                    }
                 }
             }
         }

@@ -12,6 +12,54 @@ pub struct Event {
     pub occurred_at: Timestamp,
     #[serde(flatten)]
     pub payload: EventPayload,
+    /// The trace of the request that caused the event, carried beside the envelope (in the
+    /// outbox's `trace_context` column and the message's `traceparent` header), never in it:
+    /// the envelope stays the contract's, and an event without one (an old outbox row) is an
+    /// event all the same.
+    #[serde(skip)]
+    pub trace: Option<TraceContext>,
+}
+
+/// A W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`,
+/// neither id all zeros. Kept as text: it only travels from one process to the next.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TraceContext(String);
+
+impl TraceContext {
+    /// The `traceparent` header name, in HTTP and in message headers alike.
+    pub const HEADER: &'static str = "traceparent";
+
+    /// `None` for anything that is not a valid version-00 `traceparent` (a client's bad header
+    /// starts a new trace rather than failing its request).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let parts: Vec<&str> = raw.split('-').collect();
+        let [version, trace_id, parent_id, flags] = parts.as_slice() else {
+            return None;
+        };
+        let hex = |s: &str, len: usize| {
+            s.len() == len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let zeros = |s: &str| s.bytes().all(|b| b == b'0');
+        let valid = *version == "00"
+            && hex(trace_id, 32)
+            && hex(parent_id, 16)
+            && hex(flags, 2)
+            && !zeros(trace_id)
+            && !zeros(parent_id);
+        valid.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 32 hex digits that name the whole trace.
+    pub fn trace_id(&self) -> &str {
+        self.0.get(3..35).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +156,7 @@ impl Event {
             id: EventId::new(),
             occurred_at: Timestamp::now(),
             payload,
+            trace: None,
         }
     }
 
@@ -247,6 +296,28 @@ mod tests {
             vec![Queue::FeedFollows]
         );
         assert_eq!(Queue::for_kind("nope").count(), 0);
+    }
+
+    #[test]
+    fn trace_contexts_are_version_00_traceparents() {
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parsed = TraceContext::parse(good);
+        assert_eq!(parsed.as_ref().map(TraceContext::as_str), Some(good));
+        assert_eq!(
+            parsed.as_ref().map(TraceContext::trace_id),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        for bad in [
+            "",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+        ] {
+            assert!(TraceContext::parse(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -108,6 +108,7 @@ impl FromRequestParts<AppState> for Reader {
         {
             return Err(ServiceError::Unauthorized);
         }
+        super::observe::record_user(verified.user);
         Ok(Reader(Some(verified.user)))
     }
 }

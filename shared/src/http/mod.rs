@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod extract;
 pub mod handlers;
+pub mod observe;
 pub mod problem;
 pub mod routes;
 
@@ -13,7 +14,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware;
 use futures::future::BoxFuture;
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -133,7 +133,7 @@ pub fn router_for(state: AppState, serve: Serve) -> Router {
         })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(observe::observe))
         .with_state(state)
 }
 

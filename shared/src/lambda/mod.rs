@@ -15,7 +15,7 @@ use futures::FutureExt as _;
 use secrecy::ExposeSecret as _;
 use tokio::sync::Notify;
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat, TelemetryConfig};
 use crate::http::routes::Function;
 use crate::http::{self, AppState, Probe, Serve};
 use crate::services::{Context, Relay};
@@ -36,8 +36,12 @@ pub struct HttpWiring {
 /// # Errors
 /// A secret cannot be read, or a setting is invalid.
 pub async fn start() -> anyhow::Result<Config> {
-    crate::telemetry::init(crate::config::LogFormat::Json);
     let env = |name: &str| std::env::var(name).ok();
+    let telemetry = TelemetryConfig {
+        log_format: LogFormat::Json,
+        ..TelemetryConfig::from_lookup(env)?
+    };
+    crate::telemetry::init(&telemetry);
     let secrets = secrets::resolve(env).await?;
     let mut config = Config::from_lookup(|name| {
         secrets
@@ -45,7 +49,7 @@ pub async fn start() -> anyhow::Result<Config> {
             .map(|value| value.expose_secret().to_owned())
             .or_else(|| env(name))
     })?;
-    config.log_format = crate::config::LogFormat::Json;
+    config.telemetry = telemetry;
     Ok(config)
 }
 
@@ -59,7 +63,14 @@ where
 {
     let config = start().await?;
     let wiring = wire(config).await?;
-    lambda_http::run(router(&wiring, function)).await
+    // A frozen instance exports nothing: each answer first sends the spans ended so far.
+    let router = router(&wiring, function).layer(axum::middleware::map_response(
+        |response: axum::response::Response| async move {
+            crate::telemetry::flush();
+            response
+        },
+    ));
+    lambda_http::run(router).await
 }
 
 /// The router of an HTTP function: its routes, then the events the request committed
@@ -119,9 +130,12 @@ pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(
         move |_: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
             let sent = relay.drain().await.context("relay the outbox")?;
+            // The alarm on old unsent events reads this (template.yaml, README "Alarms").
+            relay.report_oldest_unsent().await;
             // Each scheduled run also prunes a bounded amount of what is past retention.
             let pruned = pruner.prune().await.context("prune the outbox")?;
             tracing::info!(sent, pruned, "outbox relayed");
+            crate::telemetry::flush();
             Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent, "pruned": pruned }))
         },
     ))

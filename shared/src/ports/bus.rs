@@ -29,6 +29,10 @@ pub trait Outbox: Send + Sync + 'static {
     /// Deletes up to `limit` rows sent before `before` (never an unsent or given-up one);
     /// returns how many.
     async fn prune_sent(&self, before: Timestamp, limit: usize) -> anyhow::Result<u64>;
+
+    /// When the oldest event neither sent nor given up was written (waiting out a back-off
+    /// included); `None` when every event has left.
+    async fn oldest_unsent(&self) -> anyhow::Result<Option<Timestamp>>;
 }
 
 /// Hands an event to the bus. Returns only once the bus has taken responsibility for it

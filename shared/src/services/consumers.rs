@@ -173,6 +173,7 @@ impl FanoutConsumer {
             None => None,
         };
         let (audience, entry) = (&audience, &entry);
+        let started = std::time::Instant::now();
         let reached = self
             .for_followers(author, |keys| async move {
                 let keys: Vec<FeedKey> = match audience {
@@ -185,6 +186,7 @@ impl FanoutConsumer {
                 self.feeds.add(&keys, entry).await
             })
             .await?;
+        crate::telemetry::metrics::fanout(reached, started.elapsed());
         tracing::debug!(%post_id, followers = reached, "post fanned out");
         Ok(())
     }

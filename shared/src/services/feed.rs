@@ -14,6 +14,7 @@ use crate::domain::{
     Cursor, EntryKey, FeedEntry, Hidden, Limit, Page, PostView, UserId, UserSummary, Username,
 };
 use crate::ports::FeedKey;
+use crate::telemetry::metrics;
 
 use super::{Context, ServiceResult};
 
@@ -122,6 +123,7 @@ pub async fn home_feed(
     cursor: Option<&str>,
     limit: Limit,
 ) -> ServiceResult<Page<FeedItem>> {
+    let started = Instant::now();
     let before = cursor.map(EntryKey::decode).transpose()?;
     let threshold = ctx.feed.celebrity_threshold;
     let celebrities = if ctx.popular.any(ctx, threshold).await? {
@@ -136,7 +138,9 @@ pub async fn home_feed(
         merged_authors: &celebrities,
         hidden: &hidden,
     };
-    page(ctx, Feed::Home(user), home, before, limit, Some(user)).await
+    let page = page(ctx, Feed::Home(user), home, before, limit, Some(user)).await;
+    metrics::feed_read(started.elapsed());
+    page
 }
 
 /// One author's posts (replies included) and reposts, newest first, as `reader` sees them.
@@ -147,13 +151,16 @@ pub async fn user_feed(
     limit: Limit,
     reader: Option<UserId>,
 ) -> ServiceResult<Page<FeedItem>> {
+    let started = Instant::now();
     let before = cursor.map(EntryKey::decode).transpose()?;
     let author = super::follow::find_user(ctx, username).await?;
     let shown = Shown {
         merged_authors: &[],
         hidden: &Hidden::default(),
     };
-    page(ctx, Feed::User(author.id), shown, before, limit, reader).await
+    let page = page(ctx, Feed::User(author.id), shown, before, limit, reader).await;
+    metrics::feed_read(started.elapsed());
+    page
 }
 
 /// What a page shows besides its feed's entries, and what it leaves out.

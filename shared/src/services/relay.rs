@@ -8,9 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::domain::{IDEMPOTENCY_WINDOW, Timestamp};
 use crate::ports::{EventPublisher, Outbox, PostStore, ProcessedEvents};
+use crate::telemetry::{metrics, trace};
 
 #[derive(Clone)]
 pub struct Relay {
@@ -30,9 +32,11 @@ impl Relay {
             let mut progressed = false;
             for entry in &entries {
                 let id = entry.event.id;
-                match self.publisher.publish(&entry.event).await {
+                let span = publish_span(&entry.event);
+                match self.publisher.publish(&entry.event).instrument(span).await {
                     Ok(()) => {
                         self.outbox.mark_sent(id).await?;
+                        metrics::event_published(entry.event.kind());
                         sent += 1;
                         progressed = true;
                     }
@@ -56,6 +60,23 @@ impl Relay {
         }
     }
 
+    /// Reports how long the oldest unsent event has waited (0 when none), for the alarm on
+    /// events that do not leave. A failure to read it is logged: the alarm treats a missing
+    /// value as a problem of its own.
+    pub async fn report_oldest_unsent(&self) {
+        match self.outbox.oldest_unsent().await {
+            Ok(oldest) => {
+                let now = Timestamp::now().millis();
+                let waited = oldest.map_or(0, |at| now.saturating_sub(at.millis()).max(0));
+                let waited = Duration::from_millis(u64::try_from(waited).unwrap_or(0));
+                metrics::outbox_oldest_pending(waited);
+            }
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "could not read the outbox's age")
+            }
+        }
+    }
+
     /// Drains whenever woken, and at least every `poll`: the poll picks up retries and events
     /// written by other processes.
     pub async fn run(self, woken: Arc<Notify>, poll: Duration) {
@@ -69,6 +90,18 @@ impl Relay {
             }
         }
     }
+}
+
+/// The span an event is published in, joined to the trace of the request that wrote it.
+fn publish_span(event: &crate::domain::Event) -> tracing::Span {
+    let span = tracing::info_span!(
+        "publish",
+        event_id = %event.id,
+        event_type = event.kind(),
+        trace_id = tracing::field::Empty,
+    );
+    trace::adopt(&span, event.trace.as_ref());
+    span
 }
 
 /// Deletes what nothing needs any more (DESIGN 4.4): outbox rows sent longer than the
@@ -175,6 +208,9 @@ mod tests {
         }
         async fn prune_sent(&self, _: Timestamp, _: usize) -> anyhow::Result<u64> {
             Ok(0)
+        }
+        async fn oldest_unsent(&self) -> anyhow::Result<Option<Timestamp>> {
+            Ok(None)
         }
     }
 

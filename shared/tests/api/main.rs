@@ -7,6 +7,7 @@ mod conversations;
 mod errors;
 mod idempotency;
 mod openapi;
+mod operability;
 mod restart;
 mod safety;
 mod story;

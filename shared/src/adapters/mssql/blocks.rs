@@ -35,6 +35,7 @@ impl BlockStore for Mssql {
                     &kind.as_str(),
                     &id_param(other.as_uuid()),
                     &time_param(at),
+                    &outbox.as_ref().and_then(|o| o.trace.as_deref()),
                 ],
             )
             .await

@@ -71,6 +71,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         name: "idempotency",
         sql: include_str!("../../../migrations/mssql/0009_idempotency.sql"),
     },
+    Migration {
+        version: 10,
+        name: "trace_context",
+        sql: include_str!("../../../migrations/mssql/0010_trace_context.sql"),
+    },
 ];
 
 /// How long an instance waits for another one's migrations before giving up.

@@ -282,21 +282,28 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// An outbox row's parameters, `@P1`..`@P4` of every batch that writes one.
+/// An outbox row's parameters: `@P1`..`@P4` of every batch that writes one, and its trace
+/// context (the trace of the request writing it, NULL outside one) as the batch's last one.
 struct OutboxRow {
     id: Vec<u8>,
     kind: &'static str,
     payload: String,
     occurred_at: DateTime<Utc>,
+    trace: Option<String>,
 }
 
 impl OutboxRow {
     fn new(event: &Event) -> anyhow::Result<Self> {
+        let trace = event
+            .trace
+            .clone()
+            .or_else(crate::telemetry::trace::current);
         Ok(Self {
             id: id_param(event.id.as_uuid()),
             kind: event.kind(),
             payload: event.to_json()?,
             occurred_at: time_param(event.occurred_at),
+            trace: trace.map(|t| t.as_str().to_owned()),
         })
     }
 }

@@ -2,7 +2,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 
 use super::{Mssql, OutboxRow, column, count, id_param, limit, sql, time_param};
-use crate::domain::{Event, EventId, Timestamp};
+use crate::domain::{Event, EventId, Timestamp, TraceContext};
 use crate::ports::{Outbox, OutboxEntry, ProcessedEvents};
 
 #[async_trait]
@@ -17,6 +17,7 @@ impl Outbox for Mssql {
                 &outbox.kind,
                 &outbox.payload,
                 &outbox.occurred_at,
+                &outbox.trace,
             ],
         )
         .await
@@ -38,8 +39,11 @@ impl Outbox for Mssql {
             .map(|row| {
                 let payload: &str = column(row, "payload")?;
                 let attempts: i32 = column(row, "attempts")?;
+                let trace: Option<&str> = row.try_get("trace_context")?;
+                let mut event = Event::from_json(payload.as_bytes())?;
+                event.trace = trace.and_then(TraceContext::parse);
                 Ok(OutboxEntry {
-                    event: Event::from_json(payload.as_bytes())?,
+                    event,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 })
             })
@@ -61,6 +65,18 @@ impl Outbox for Mssql {
         )
         .await?;
         Ok(())
+    }
+
+    async fn oldest_unsent(&self) -> anyhow::Result<Option<Timestamp>> {
+        let mut conn = self.conn().await?;
+        let row = conn
+            .query(sql::OLDEST_UNSENT, &[])
+            .await?
+            .into_row()
+            .await?
+            .context("no answer to OLDEST_UNSENT")?;
+        let oldest: Option<chrono::DateTime<chrono::Utc>> = row.try_get("oldest")?;
+        Ok(oldest.map(|at| Timestamp::from_millis(at.timestamp_millis())))
     }
 
     async fn prune_sent(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {

@@ -208,6 +208,7 @@ impl PostStore for Mssql {
                     &key,
                     &fingerprint,
                     &live_since,
+                    &outbox.trace,
                 ],
             )
             .await?
@@ -280,6 +281,7 @@ impl PostStore for Mssql {
                     &outbox.payload,
                     &outbox.occurred_at,
                     &id_param(id.as_uuid()),
+                    &outbox.trace,
                 ],
             )
             .await
@@ -518,6 +520,7 @@ impl PostStore for Mssql {
                     &id_param(post.as_uuid()),
                     &id_param(user.as_uuid()),
                     &time_param(at),
+                    &outbox.trace,
                 ],
             )
             .await
@@ -586,6 +589,7 @@ impl PostStore for Mssql {
                     &id_param(user.as_uuid()),
                     &time_param(at),
                     &id_param(entry.as_uuid()),
+                    &outbox.trace,
                 ],
             )
             .await
@@ -629,6 +633,7 @@ impl PostStore for Mssql {
                     &outbox.occurred_at,
                     &id_param(post.as_uuid()),
                     &id_param(user.as_uuid()),
+                    &outbox.trace,
                 ],
             )
             .await

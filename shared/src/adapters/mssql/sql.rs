@@ -32,7 +32,8 @@ BEGIN TRANSACTION;
 INSERT INTO users (id, username, username_key, email, display_name, display_name_key,
                    password_hash, created_at)
 VALUES (@P5, @P6, @P7, @P8, @P9, @P12, @P10, @P11);
-INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P13);
 COMMIT TRANSACTION;";
 
 /// After a unique violation whose message did not name one of our indexes (a server whose
@@ -201,7 +202,8 @@ BEGIN
     WHERE (sent_at IS NOT NULL OR given_up_at IS NOT NULL)
       AND CHARINDEX(@P6, payload COLLATE Latin1_General_100_BIN2) > 0;
     DELETE FROM users WHERE id = @P5;
-    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P8);
 END;
 COMMIT TRANSACTION;
 SELECT @found AS found;";
@@ -340,7 +342,8 @@ SELECT @P5, CAST(m.[key] AS INT), CONVERT(BINARY(16), CAST(m.value AS VARCHAR(32
 FROM OPENJSON(@P11) AS m;
 INSERT INTO post_tags (tag, post_id, position)
 SELECT t.value, @P5, CAST(t.[key] AS INT) FROM OPENJSON(@P12) AS t;
-INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P16);
 SELECT p.id, p.author_id, p.content, p.created_at, p.in_reply_to, u.username, u.display_name,
     CAST(NULL AS BINARY(16)) AS claimed_post
 FROM posts AS p JOIN users AS u ON u.id = p.author_id
@@ -385,7 +388,8 @@ BEGIN
     DELETE FROM post_mentions WHERE post_id = @P5;
     DELETE FROM post_tags WHERE post_id = @P5;
     DELETE FROM notifications WHERE post_id = @P5;
-    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P6);
 END;
 COMMIT TRANSACTION;
 SELECT @deleted AS deleted;";
@@ -568,7 +572,8 @@ BEGIN
     IF @liked > 0
     BEGIN
         UPDATE posts SET like_count = like_count + 1 WHERE id = @P5;
-        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+        INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P8);
     END;
 END;
 COMMIT TRANSACTION;
@@ -624,7 +629,8 @@ BEGIN
     IF @reposted > 0
     BEGIN
         UPDATE posts SET repost_count = repost_count + 1 WHERE id = @P5;
-        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+        INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P9);
     END;
 END;
 COMMIT TRANSACTION;
@@ -647,7 +653,8 @@ BEGIN
     IF @removed > 0
     BEGIN
         UPDATE posts SET repost_count = repost_count - 1 WHERE id = @P5;
-        INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+        INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P7);
     END;
 END;
 COMMIT TRANSACTION;
@@ -756,7 +763,8 @@ WHERE EXISTS (SELECT 1 FROM users WHERE id = @P5)
   );
 SET @added = @@ROWCOUNT;
 IF @added > 0 AND @P1 IS NOT NULL
-    INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4);
+    INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P9);
 COMMIT TRANSACTION;
 SELECT @added AS added;";
 
@@ -792,15 +800,21 @@ SELECT user_id AS other, kind FROM restrictions WHERE other_id = @P1 AND kind = 
 
 /// `@P1`..`@P4` the outbox row.
 pub const ENQUEUE: &str = "\
-INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (@P1, @P2, @P3, @P4)";
+INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+    VALUES (@P1, @P2, @P3, @P4, @P5)";
 
 /// Unsent events, oldest first, neither given up on nor waiting out a back-off. Due times are
 /// the database server's clock (`SYSUTCDATETIME()`), one clock for every instance. `@P1` the
 /// page size.
 pub const PENDING: &str = "\
-SELECT TOP (@P1) payload, attempts FROM outbox
+SELECT TOP (@P1) payload, attempts, trace_context FROM outbox
 WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= SYSUTCDATETIME()
 ORDER BY id";
+
+/// When the oldest event neither sent nor given up was written (NULL when none): a seek of
+/// `ix_outbox_sent_at`'s NULL range, where unsent rows sort.
+pub const OLDEST_UNSENT: &str = "\
+SELECT MIN(occurred_at) AS oldest FROM outbox WHERE sent_at IS NULL AND given_up_at IS NULL";
 
 pub const MARK_SENT: &str = "\
 UPDATE outbox SET sent_at = SYSUTCDATETIME(), last_error = NULL WHERE id = @P1";
@@ -948,6 +962,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("HIDDEN_FROM", HIDDEN_FROM),
     ("ENQUEUE", ENQUEUE),
     ("PENDING", PENDING),
+    ("OLDEST_UNSENT", OLDEST_UNSENT),
     ("MARK_SENT", MARK_SENT),
     ("MARK_FAILED", MARK_FAILED),
     ("GIVEN_UP_COUNT", GIVEN_UP_COUNT),

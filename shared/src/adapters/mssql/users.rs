@@ -154,6 +154,7 @@ impl UserStore for Mssql {
                     &new.password_hash.as_str(),
                     &created_at,
                     &display_name_key,
+                    &outbox.trace,
                 ],
             )
             .await
@@ -347,6 +348,7 @@ impl UserStore for Mssql {
                     // As event payloads write it (a hyphenated, lower-case UUID).
                     &user.to_string(),
                     &time_param(now),
+                    &outbox.trace,
                 ],
             )
             .await

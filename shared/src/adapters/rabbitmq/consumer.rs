@@ -11,9 +11,13 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 
+use tracing::Instrument as _;
+
 use super::Topology;
+use super::publisher::trace_of;
 use crate::domain::Event;
 use crate::ports::{ConsumeError, Consumer};
+use crate::telemetry::{metrics, trace};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConsumerOptions {
@@ -96,6 +100,24 @@ enum Verdict {
     Retry,
 }
 
+async fn handled(consumer: &dyn Consumer, event: &Event) -> Verdict {
+    let queue = consumer.queue().name();
+    match consumer.handle(event).await {
+        Ok(()) => {
+            tracing::info!("event handled");
+            Verdict::Ack
+        }
+        Err(ConsumeError::Poison(reason)) => {
+            tracing::error!(queue, %reason, "poison message; dead-lettered");
+            Verdict::DeadLetter
+        }
+        Err(ConsumeError::Transient(err)) => {
+            tracing::warn!(queue, error = %format!("{err:#}"), "handling failed; will retry");
+            Verdict::Retry
+        }
+    }
+}
+
 async fn handle(
     consumer: &dyn Consumer,
     delivery: Delivery,
@@ -107,18 +129,17 @@ async fn handle(
             tracing::error!(queue, error = %err, "malformed message; dead-lettered");
             Verdict::DeadLetter
         }
-        Ok(event) => match consumer.handle(&event).await {
-            Ok(()) => Verdict::Ack,
-            Err(ConsumeError::Poison(reason)) => {
-                tracing::error!(queue, event_id = %event.id, %reason, "poison message; dead-lettered");
-                Verdict::DeadLetter
-            }
-            Err(ConsumeError::Transient(err)) => {
-                tracing::warn!(queue, event_id = %event.id, error = %format!("{err:#}"), "handling failed; will retry");
-                Verdict::Retry
-            }
-        },
+        Ok(mut event) => {
+            event.trace = trace_of(delivery.properties.headers().as_ref());
+            let span = trace::consume_span(queue, &event);
+            handled(consumer, &event).instrument(span).await
+        }
     };
+    match verdict {
+        Verdict::Ack => metrics::event_consumed(queue),
+        Verdict::DeadLetter => metrics::event_dead_lettered(queue),
+        Verdict::Retry => metrics::event_retried(queue),
+    }
     match verdict {
         Verdict::Ack => delivery.ack(BasicAckOptions::default()).await?,
         Verdict::DeadLetter => {

@@ -10,7 +10,7 @@ mod publisher;
 mod topology;
 
 pub use consumer::{ConsumerOptions, backoff, delivery_count, run_consumer};
-pub use publisher::RabbitPublisher;
+pub use publisher::{RabbitPublisher, trace_of};
 pub use topology::Topology;
 
 use std::time::Duration;

@@ -4,12 +4,12 @@
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::ShortString;
+use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection};
 use tokio::sync::Mutex;
 
 use super::Topology;
-use crate::domain::Event;
+use crate::domain::{Event, TraceContext};
 use crate::ports::EventPublisher;
 
 const PERSISTENT: u8 = 2;
@@ -71,7 +71,8 @@ impl RabbitPublisher {
             .with_type(ShortString::from(event.kind()))
             .with_content_type(ShortString::from("application/json"))
             .with_delivery_mode(PERSISTENT)
-            .with_timestamp(u64::try_from(event.occurred_at.secs()).unwrap_or(0));
+            .with_timestamp(u64::try_from(event.occurred_at.secs()).unwrap_or(0))
+            .with_headers(trace_headers(event));
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
@@ -97,6 +98,28 @@ impl RabbitPublisher {
             bail!("no queue is bound for {}", event.kind());
         }
         Ok(())
+    }
+}
+
+/// The event's trace as the W3C `traceparent` message header (none for an event without one).
+fn trace_headers(event: &Event) -> FieldTable {
+    let mut headers = FieldTable::default();
+    if let Some(trace) = &event.trace {
+        headers.insert(
+            TraceContext::HEADER.into(),
+            AMQPValue::LongString(trace.as_str().into()),
+        );
+    }
+    headers
+}
+
+/// The trace an incoming message carries in its `traceparent` header, if any.
+pub fn trace_of(headers: Option<&FieldTable>) -> Option<TraceContext> {
+    let value = headers?.inner().get(TraceContext::HEADER)?;
+    match value {
+        AMQPValue::LongString(text) => TraceContext::parse(&text.to_string()),
+        AMQPValue::ShortString(text) => TraceContext::parse(text.as_str()),
+        _ => None,
     }
 }
 

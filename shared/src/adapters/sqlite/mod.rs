@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite as Db, SqlitePool, Transaction};
 
-use crate::domain::Event;
+use crate::domain::{Event, TraceContext};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -84,14 +84,23 @@ async fn lock_for_setup(path: &Path) -> anyhow::Result<std::fs::File> {
 
 /// Writes an event into the outbox inside the caller's transaction.
 async fn insert_outbox(tx: &mut Transaction<'_, Db>, event: &Event) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO outbox (id, kind, payload, occurred_at) VALUES (?1, ?2, ?3, ?4)")
-        .bind(event.id.to_string())
-        .bind(event.kind())
-        .bind(event.to_json()?)
-        .bind(event.occurred_at.millis())
-        .execute(&mut **tx)
-        .await
-        .context("insert outbox row")?;
+    // The event carries the trace of the request writing it (DESIGN 9, issue 16).
+    let trace = event
+        .trace
+        .clone()
+        .or_else(crate::telemetry::trace::current);
+    sqlx::query(
+        "INSERT INTO outbox (id, kind, payload, occurred_at, trace_context)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(event.id.to_string())
+    .bind(event.kind())
+    .bind(event.to_json()?)
+    .bind(event.occurred_at.millis())
+    .bind(trace.as_ref().map(TraceContext::as_str))
+    .execute(&mut **tx)
+    .await
+    .context("insert outbox row")?;
     Ok(())
 }
 

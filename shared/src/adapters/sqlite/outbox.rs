@@ -3,7 +3,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{Sqlite, insert_outbox, limit};
-use crate::domain::{Event, EventId, Timestamp};
+use crate::domain::{Event, EventId, Timestamp, TraceContext};
 use crate::ports::{Outbox, OutboxEntry, ProcessedEvents};
 
 #[async_trait]
@@ -17,7 +17,7 @@ impl Outbox for Sqlite {
 
     async fn pending(&self, max: usize) -> anyhow::Result<Vec<OutboxEntry>> {
         let rows = sqlx::query(
-            "SELECT payload, attempts FROM outbox
+            "SELECT payload, attempts, trace_context FROM outbox
              WHERE sent_at IS NULL AND given_up_at IS NULL AND next_attempt_at <= ?1
              ORDER BY id LIMIT ?2",
         )
@@ -29,8 +29,11 @@ impl Outbox for Sqlite {
             .map(|row| {
                 let payload: String = row.try_get("payload")?;
                 let attempts: i64 = row.try_get("attempts")?;
+                let trace: Option<String> = row.try_get("trace_context")?;
+                let mut event = Event::from_json(payload.as_bytes())?;
+                event.trace = trace.as_deref().and_then(TraceContext::parse);
                 Ok(OutboxEntry {
-                    event: Event::from_json(payload.as_bytes())?,
+                    event,
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                 })
             })
@@ -62,6 +65,17 @@ impl Outbox for Sqlite {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn oldest_unsent(&self) -> anyhow::Result<Option<Timestamp>> {
+        // Ids are time-ordered: the first one of the pending index is the oldest.
+        let oldest: Option<i64> = sqlx::query_scalar(
+            "SELECT occurred_at FROM outbox WHERE sent_at IS NULL AND given_up_at IS NULL
+             ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(oldest.map(Timestamp::from_millis))
     }
 
     async fn prune_sent(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
