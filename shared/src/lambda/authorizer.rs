@@ -6,6 +6,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use serde_json::json;
+use tracing::Instrument as _;
 
 use crate::services::{KeySet, TokenService};
 
@@ -52,5 +53,6 @@ pub async fn serve() -> Result<(), lambda_runtime::Error> {
             Ok::<_, lambda_runtime::Error>(authorize(tokens, &event.payload))
         },
     ))
+    .instrument(super::function_span(&config))
     .await
 }

@@ -114,6 +114,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<Vec<Arc<dyn Consumer>>>>,
 {
     let config = super::start().await?;
+    let span = super::function_span(&config);
     let consumers = &wire(config).await?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<RabbitMqEvent>| async move {
@@ -122,5 +123,6 @@ where
             report.map_err(lambda_runtime::Error::from)
         },
     ))
+    .instrument(span)
     .await
 }

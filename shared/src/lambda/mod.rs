@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use futures::FutureExt as _;
 use secrecy::ExposeSecret as _;
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 use crate::config::{Config, LogFormat, TelemetryConfig};
 use crate::http::routes::Function;
@@ -62,6 +63,7 @@ where
     Fut: Future<Output = anyhow::Result<HttpWiring>>,
 {
     let config = start().await?;
+    let span = function_span(&config);
     let wiring = wire(config).await?;
     // A frozen instance exports nothing: each answer first sends the spans ended so far.
     let router = router(&wiring, function).layer(axum::middleware::map_response(
@@ -70,7 +72,13 @@ where
             response
         },
     ));
-    lambda_http::run(router).await
+    lambda_http::run(router).instrument(span).await
+}
+
+/// The span every invocation of this function runs in: its log lines name the function (the
+/// runtime's own span inside it adds the invocation's `requestId`).
+pub(crate) fn function_span(config: &Config) -> tracing::Span {
+    tracing::info_span!("function", function = %config.telemetry.function)
 }
 
 /// The router of an HTTP function: its routes, then the events the request committed
@@ -139,5 +147,6 @@ pub async fn serve_relay() -> Result<(), lambda_runtime::Error> {
             Ok::<_, lambda_runtime::Error>(serde_json::json!({ "sent": sent, "pruned": pruned }))
         },
     ))
+    .instrument(function_span(&config))
     .await
 }

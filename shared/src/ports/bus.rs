@@ -46,6 +46,16 @@ pub trait EventPublisher: Send + Sync + 'static {
     async fn ping(&self) -> anyhow::Result<()>;
 }
 
+/// Where a message no consumer can take goes, with why: its queue's dead-letter queue. The
+/// lapin consumer has the broker do it (a reject without requeue); a Lambda consumer, whose
+/// event source cannot reject one message of a batch, hands it over here.
+#[async_trait]
+pub trait DeadLetters: Send + Sync + 'static {
+    /// Puts `body` on the dead-letter queue of `queue` (the name the broker knows it by), with
+    /// `reason` in its `x-rookery-reason` header. Returns once the broker has it.
+    async fn dead_letter(&self, queue: &str, body: &[u8], reason: &str) -> anyhow::Result<()>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {
     /// Worth retrying: an outage, a timeout.

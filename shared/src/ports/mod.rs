@@ -14,7 +14,9 @@ mod sessions;
 mod store;
 
 pub use blocks::BlockStore;
-pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
+pub use bus::{
+    ConsumeError, Consumer, DeadLetters, EventPublisher, Outbox, OutboxEntry, ProcessedEvents,
+};
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
 pub use mailer::{Mail, Mailer};

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::Topology;
 use crate::domain::{Event, TraceContext};
-use crate::ports::EventPublisher;
+use crate::ports::{DeadLetters, EventPublisher};
 
 const PERSISTENT: u8 = 2;
 
@@ -64,7 +64,6 @@ impl RabbitPublisher {
     }
 
     async fn try_publish(&self, event: &Event) -> anyhow::Result<()> {
-        let channel = self.channel().await?;
         let payload = event.to_json()?;
         let properties = BasicProperties::default()
             .with_message_id(ShortString::from(event.id.to_string()))
@@ -73,16 +72,31 @@ impl RabbitPublisher {
             .with_delivery_mode(PERSISTENT)
             .with_timestamp(u64::try_from(event.occurred_at.secs()).unwrap_or(0))
             .with_headers(trace_headers(event));
+        let exchange = self.topology.exchange();
+        self.confirmed(&exchange, event.kind(), payload.as_bytes(), properties)
+            .await
+    }
+
+    /// Publishes with `mandatory` and waits for the broker's confirm: an unroutable message
+    /// is an error, not a silent drop.
+    async fn confirmed(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        body: &[u8],
+        properties: BasicProperties,
+    ) -> anyhow::Result<()> {
+        let channel = self.channel().await?;
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
         };
         let confirm = channel
             .basic_publish(
-                self.topology.exchange().as_str().into(),
-                event.kind().into(),
+                exchange.into(),
+                routing_key.into(),
                 options,
-                payload.as_bytes(),
+                body,
                 properties,
             )
             .await
@@ -95,9 +109,30 @@ impl RabbitPublisher {
             bail!("the broker refused the message");
         }
         if confirmation.take_message().is_some() {
-            bail!("no queue is bound for {}", event.kind());
+            bail!("no queue is bound for {routing_key} on {exchange}");
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DeadLetters for RabbitPublisher {
+    async fn dead_letter(&self, queue: &str, body: &[u8], reason: &str) -> anyhow::Result<()> {
+        let mut headers = FieldTable::default();
+        headers.insert(
+            "x-rookery-reason".into(),
+            AMQPValue::LongString(reason.into()),
+        );
+        let properties = BasicProperties::default()
+            .with_delivery_mode(PERSISTENT)
+            .with_headers(headers);
+        // The dead-letter exchange routes by the queue's name to `<queue>.dlq` (topology.rs).
+        let exchange = self.topology.dead_letter_exchange();
+        let result = self.confirmed(&exchange, queue, body, properties).await;
+        if result.is_err() {
+            self.forget_channel().await;
+        }
+        result
     }
 }
 
