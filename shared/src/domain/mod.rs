@@ -3,6 +3,7 @@
 
 mod event;
 mod ids;
+pub mod limits;
 pub mod markup;
 mod notification;
 mod page;

@@ -7,6 +7,7 @@
 mod bus;
 mod feed_cache;
 mod graph;
+mod limits;
 mod mailer;
 mod notifications;
 mod sessions;
@@ -15,6 +16,7 @@ mod store;
 pub use bus::{ConsumeError, Consumer, EventPublisher, Outbox, OutboxEntry, ProcessedEvents};
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
+pub use limits::{Per, RateClass, RateKey, RateLimiter};
 pub use mailer::{Mail, Mailer};
 pub use notifications::NotificationStore;
 pub use sessions::{Rotation, SessionStore};

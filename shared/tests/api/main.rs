@@ -5,6 +5,7 @@ mod accounts;
 mod conversations;
 mod errors;
 mod idempotency;
+mod limits;
 mod openapi;
 mod restart;
 mod safety;

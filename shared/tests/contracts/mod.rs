@@ -16,6 +16,7 @@ pub mod conversations;
 pub mod cypher;
 pub mod feed_cache;
 pub mod graph;
+pub mod limits;
 pub mod mailer;
 pub mod notifications;
 pub mod outbox;

@@ -17,6 +17,7 @@ use crate::services::{self, ServiceError};
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Following yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn follow(
@@ -37,6 +38,7 @@ pub async fn follow(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unfollowing yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unfollow(

@@ -18,6 +18,7 @@ use crate::services::{self, ServiceError};
         (status = 204, description = "Liked (again: nothing changes)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn like(
@@ -37,6 +38,7 @@ pub async fn like(
         (status = 204, description = "Not liked (any more, or never)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unlike(
@@ -79,6 +81,7 @@ pub async fn likes(
         (status = 204, description = "Reposted (again: nothing changes)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn repost(
@@ -98,6 +101,7 @@ pub async fn repost(
         (status = 204, description = "Not reposted (any more, or never)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unrepost(
