@@ -60,9 +60,9 @@ impl fmt::Display for Rule {
         let secs = self.window.as_secs();
         if self.window.subsec_nanos() != 0 {
             write!(f, "{}/{}ms", self.max, self.window.as_millis())
-        } else if secs % 3_600 == 0 {
+        } else if secs.is_multiple_of(3_600) {
             write!(f, "{}/{}h", self.max, secs / 3_600)
-        } else if secs % 60 == 0 {
+        } else if secs.is_multiple_of(60) {
             write!(f, "{}/{}m", self.max, secs / 60)
         } else {
             write!(f, "{}/{}s", self.max, secs)
