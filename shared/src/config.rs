@@ -9,7 +9,8 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::services::{FeedSettings, KeySet, SigningKey};
+use crate::domain::limits::Rule;
+use crate::services::{FeedSettings, KeySet, RateRules, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {reason}")]
@@ -124,6 +125,8 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// `NEO4J_URI` (with `NEO4J_USER`, `NEO4J_PASSWORD`): where the follow graph lives.
     pub graph: GraphBackend,
+    /// `RATE_LIMITS` (`on`/`off`) and one `RATE_LIMIT_*` rule per limit: `None` when off.
+    pub rate_limits: Option<RateRules>,
 }
 
 /// Where the follow graph lives.
@@ -242,7 +245,32 @@ impl Config {
             smtp_url: url(&var, "SMTP_URL", &["smtp", "smtps"])?,
             database_url: database_url(&var)?,
             graph: graph(&var)?,
+            rate_limits: rate_limits(&var)?,
         })
+    }
+}
+
+/// The rate limits of DESIGN 4.4: each rule `N/<duration>` (`10/15m`), all of them parsed (and
+/// a bad one refused) even when `RATE_LIMITS=off`.
+fn rate_limits(
+    var: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Option<RateRules>, ConfigError> {
+    let rule = |name: &'static str, default: Rule| match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.parse::<Rule>().map_err(|e| invalid(name, e)),
+    };
+    let d = RateRules::default();
+    let rules = RateRules {
+        login_failures: rule("RATE_LIMIT_LOGIN_FAILURES", d.login_failures)?,
+        login_attempts: rule("RATE_LIMIT_LOGIN_ATTEMPTS", d.login_attempts)?,
+        register: rule("RATE_LIMIT_REGISTER", d.register)?,
+        posts: rule("RATE_LIMIT_POSTS", d.posts)?,
+        writes: rule("RATE_LIMIT_WRITES", d.writes)?,
+    };
+    match var("RATE_LIMITS").as_deref().map(str::trim) {
+        None | Some("on") => Ok(Some(rules)),
+        Some("off") => Ok(None),
+        Some(_) => Err(invalid("RATE_LIMITS", "must be on or off")),
     }
 }
 
@@ -385,10 +413,47 @@ mod tests {
             ("DATABASE_URL", "sqlserver://sa:x@db"),
             ("DATABASE_URL", "addr=db;user=sa"),
             ("NEO4J_URI", "http://127.0.0.1:7474"),
+            ("RATE_LIMITS", "no"),
+            ("RATE_LIMIT_LOGIN_FAILURES", "10"),
+            ("RATE_LIMIT_LOGIN_ATTEMPTS", "0/15m"),
+            ("RATE_LIMIT_REGISTER", "10/1d"),
+            ("RATE_LIMIT_POSTS", "many/3h"),
+            ("RATE_LIMIT_WRITES", "5000/1s"),
         ] {
             let err = config(&[(var, value)]).err().map(|e| e.var);
             assert_eq!(err, Some(var), "{var}={value}");
         }
+    }
+
+    #[test]
+    fn rate_limits_are_on_by_default_and_each_rule_configurable() -> Result<(), ConfigError> {
+        assert_eq!(config(&[])?.rate_limits, Some(RateRules::default()));
+        assert_eq!(
+            config(&[("RATE_LIMITS", "on")])?.rate_limits,
+            Some(RateRules::default())
+        );
+        assert_eq!(config(&[("RATE_LIMITS", "off")])?.rate_limits, None);
+        let c = config(&[
+            ("RATE_LIMIT_LOGIN_FAILURES", "2/1s"),
+            ("RATE_LIMIT_LOGIN_ATTEMPTS", "5/2m"),
+            ("RATE_LIMIT_REGISTER", "3/1h"),
+            ("RATE_LIMIT_POSTS", "4/500ms"),
+            ("RATE_LIMIT_WRITES", "6/10s"),
+        ])?;
+        let rules = c.rate_limits.unwrap_or_default();
+        let shown = [
+            rules.login_failures,
+            rules.login_attempts,
+            rules.register,
+            rules.posts,
+            rules.writes,
+        ]
+        .map(|rule| rule.to_string());
+        assert_eq!(shown, ["2/1s", "5/2m", "3/1h", "4/500ms", "6/10s"]);
+        // A bad rule is refused even with the limits off: turning them on must not fail later.
+        let err = config(&[("RATE_LIMITS", "off"), ("RATE_LIMIT_POSTS", "x")]).err();
+        assert_eq!(err.map(|e| e.var), Some("RATE_LIMIT_POSTS"));
+        Ok(())
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl Embedded {
             passwords: Some(wiring.passwords()),
             tokens: Some(wiring.local_tokens().await?),
             revocations: Some(wiring.revocations().await?),
+            limits: wiring.limits().await?,
             ..wiring.context()
         };
         let fanout = |queue| FanoutConsumer {
@@ -216,8 +217,14 @@ impl Server {
             .relay()
             .run(self.embedded.ctx.outbox_written.clone(), RELAY_POLL);
         let pruning = self.embedded.pruner.clone().run(PRUNE_EVERY);
-        let server =
-            axum::serve(self.listener, http::router(state)).with_graceful_shutdown(shutdown);
+        // The client's address is the TCP peer's (DESIGN 4.4: never a header it sets).
+        let app =
+            http::router(state).layer(axum::middleware::map_request(http::limit::from_tcp_peer));
+        let server = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown);
         // Consumers and relay run until the server stops; their loops never end on their own.
         tokio::select! {
             served = server => served.context("HTTP server")?,

@@ -22,9 +22,10 @@ use tokio::sync::Notify;
 use crate::adapters::cypher::Neo4jGraph;
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::memory_feed::MemoryFeeds;
+use crate::adapters::memory_limiter::MemoryLimiter;
 use crate::adapters::mssql::Mssql;
 use crate::adapters::rabbitmq::{RabbitPublisher, Topology};
-use crate::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, connect_manager};
+use crate::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, connect_manager};
 use crate::adapters::smtp_mailer::SmtpMailer;
 use crate::adapters::sqlite::Sqlite;
 use crate::config::{Config, GraphBackend};
@@ -34,7 +35,7 @@ use crate::ports::{
     SessionStore, SocialGraph, UserStore,
 };
 use crate::services::{
-    Context, Idempotent, KeySet, PasswordHasher, Pruner, Relay, Revocations, SigningKey,
+    Context, Idempotent, KeySet, Limits, PasswordHasher, Pruner, Relay, Revocations, SigningKey,
     TokenService,
 };
 
@@ -308,6 +309,23 @@ impl<'a> Wiring<'a> {
             cap,
             self.config.feed_ttl,
         )))
+    }
+
+    /// The rate limits (DESIGN 4.4), for the functions that serve a limited route: counters in
+    /// Redis when `REDIS_URL` is set (shared by every instance and function), else in this
+    /// process; none with `RATE_LIMITS=off`.
+    ///
+    /// # Errors
+    /// Redis cannot be reached.
+    pub async fn limits(&mut self) -> anyhow::Result<Option<Arc<Limits>>> {
+        let Some(rules) = self.config.rate_limits else {
+            return Ok(None);
+        };
+        let limiter: Arc<dyn crate::ports::RateLimiter> = match self.redis().await? {
+            Some(manager) => Arc::new(RedisLimiter::new(manager)),
+            None => Arc::new(MemoryLimiter::new()),
+        };
+        Ok(Some(Arc::new(Limits::new(limiter, rules))))
     }
 
     /// Welcome mails: over SMTP with `SMTP_URL`, else as files in the data folder.

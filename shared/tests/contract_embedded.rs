@@ -1,5 +1,5 @@
 //! The port contracts, run against the embedded adapters: SQLite (users, posts, graph, outbox,
-//! processed events), in-memory feeds, the in-process bus and the folder mailer.
+//! processed events), in-memory feeds and rate limits, the in-process bus and the folder mailer.
 
 mod contracts;
 
@@ -12,6 +12,7 @@ use futures::FutureExt as _;
 use rookery::adapters::folder_mailer::FolderMailer;
 use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::adapters::memory_feed::MemoryFeeds;
+use rookery::adapters::memory_limiter::MemoryLimiter;
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::EventId;
 use rookery::ports::{Consumer, EventPublisher};
@@ -30,6 +31,11 @@ async fn sqlite() -> anyhow::Result<(TempDir, PathBuf, Arc<Sqlite>)> {
 #[tokio::test]
 async fn feed_cache_contract() -> anyhow::Result<()> {
     contracts::feed_cache::feed_cache(Arc::new(MemoryFeeds::new(6)), 6).await
+}
+
+#[tokio::test]
+async fn rate_limiter_contract() -> anyhow::Result<()> {
+    contracts::limits::rate_limiter(Arc::new(MemoryLimiter::new())).await
 }
 
 #[tokio::test]

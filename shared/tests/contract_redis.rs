@@ -1,6 +1,7 @@
-//! The port contracts, run against the Redis adapters: `RedisFeeds` (the `FeedCache` suite) and
-//! `CachedPosts` (the post store suite, wrapping a fresh SQLite), plus Redis-specific checks:
-//! wide fan-out, ties within one millisecond, expiry.
+//! The port contracts, run against the Redis adapters: `RedisFeeds` (the `FeedCache` suite),
+//! `CachedPosts` (the post store suite, wrapping a fresh SQLite) and `RedisLimiter` (the rate
+//! limiter suite), plus Redis-specific checks: wide fan-out, ties within one millisecond,
+//! expiry, counters as expiring keys, an outage.
 //!
 //! Needs Redis: `TEST_REDIS_URL`, `redis://127.0.0.1:6379` by default. The tests fail (never
 //! skip) when it is down. They only touch keys of freshly minted ids, so a shared Redis is fine.
@@ -14,13 +15,18 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
-use rookery::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, connect_manager};
+use rookery::adapters::redis::{
+    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, connect_manager,
+};
 use rookery::adapters::sqlite::Sqlite;
+use rookery::domain::limits::Rule;
 use rookery::domain::{
     DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Timestamp,
     UserId, Username,
 };
 use rookery::ports::{FeedCache, FeedKey, PostStore, SocialGraph, UserStore};
+use rookery::ports::{RateClass, RateKey, RateLimiter};
+use rookery::services::{Limits, RateRules};
 use tempfile::TempDir;
 
 use contracts::{check_eq, unique_suffix};
@@ -486,5 +492,88 @@ async fn refresh_drops_a_following_list_the_write_could_not_drop() -> anyhow::Re
     // ...is seen once the follow event's consumer refreshes the user.
     graph.refresh(me).await?;
     check_eq(graph.following_ids(me).await?, vec![them], "after refresh")?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn rate_limiter_contract() -> anyhow::Result<()> {
+    contracts::limits::rate_limiter(Arc::new(RedisLimiter::new(redis().await?))).await
+}
+
+/// A counter is one key under `rl:`, holding the time it frees up and expiring then; a refusal
+/// writes nothing. The script is sent by its SHA and loaded again when Redis lost it.
+#[tokio::test]
+async fn rate_counters_are_expiring_keys_and_survive_a_script_flush() -> anyhow::Result<()> {
+    let mut redis = redis().await?;
+    let limiter = RedisLimiter::new(redis.clone());
+    let rule: Rule = "2/10s".parse().map_err(anyhow::Error::msg)?;
+    let key = RateKey::new(RateClass::Posts, format!("contract-{}", unique_suffix()));
+    let stored = rookery::adapters::redis::limits::key(&key);
+    check_eq(stored.starts_with("rl:posts:"), true, "key prefix")?;
+    ensure!(limiter.check(&key, rule).await?.is_allowed());
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&stored)
+        .query_async(&mut redis)
+        .await?;
+    check_eq(exists, false, "a key after check() alone")?;
+    ensure!(limiter.acquire(&key, rule).await?.is_allowed());
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&stored)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(
+        pttl > 4_000 && pttl <= 5_000,
+        "PTTL {pttl} ms after one of 2 per 10 s, want about 5 s"
+    );
+    redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async::<()>(&mut redis)
+        .await?;
+    ensure!(limiter.acquire(&key, rule).await?.is_allowed());
+    let before: String = redis::cmd("GET")
+        .arg(&stored)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(!limiter.acquire(&key, rule).await?.is_allowed());
+    let after: String = redis::cmd("GET")
+        .arg(&stored)
+        .query_async(&mut redis)
+        .await?;
+    check_eq(after, before, "the stored time after a refusal")?;
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg(&stored)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(
+        pttl > 9_000 && pttl <= 10_000,
+        "PTTL {pttl} ms, want about 10 s"
+    );
+    del(&mut redis, &[stored]).await
+}
+
+/// With Redis down the limiter reports the outage, and the limits let the request through.
+#[tokio::test]
+async fn a_redis_outage_lets_limited_requests_through() -> anyhow::Result<()> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_number_of_retries(0)
+        .set_connection_timeout(Some(Duration::from_millis(200)));
+    let down = redis::Client::open("redis://127.0.0.1:1")?.get_connection_manager_lazy(config)?;
+    let limiter = Arc::new(RedisLimiter::new(down));
+    let rule: Rule = "1/1h".parse().map_err(anyhow::Error::msg)?;
+    let key = RateKey::new(RateClass::Posts, "contract-down");
+    ensure!(
+        limiter.acquire(&key, rule).await.is_err(),
+        "no error without Redis"
+    );
+    let limits = Limits::new(
+        limiter,
+        RateRules {
+            posts: rule,
+            ..RateRules::default()
+        },
+    );
+    for _ in 0..3 {
+        ensure!(limits.acquire(&key).await.is_ok(), "refused without Redis");
+    }
     Ok(())
 }

@@ -45,6 +45,7 @@ pub struct TestApp {
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
     pub body: Value,
 }
 
@@ -84,6 +85,7 @@ impl Reply {
             409 => &["username_taken", "email_taken"],
             413 => &["body_too_large"],
             422 => &["invalid_field"],
+            429 => &["rate_limited"],
             _ => &["internal"],
         };
         anyhow::ensure!(
@@ -125,11 +127,15 @@ impl Reply {
     }
 }
 
+/// A test server's settings: `extra` over these. Rate limits are off unless a test turns them
+/// on (`("RATE_LIMITS", "on")`, with short `RATE_LIMIT_*` rules): every test's requests come
+/// from 127.0.0.1, and the suites register and log in far more than a client would.
 fn config_for(data: &std::path::Path, extra: &[(String, String)]) -> anyhow::Result<Config> {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("ROOKERY_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         ("ROOKERY_DATA_DIR".to_owned(), data.display().to_string()),
         ("BCRYPT_COST".to_owned(), "4".to_owned()),
+        ("RATE_LIMITS".to_owned(), "off".to_owned()),
     ]);
     vars.extend(extra.iter().cloned());
     Ok(Config::from_lookup(|name| vars.get(name).cloned())?)
@@ -406,6 +412,7 @@ impl Drop for TestApp {
 
 async fn read(response: reqwest::Response) -> anyhow::Result<Reply> {
     let status = response.status();
+    let headers = response.headers().clone();
     let content_type = response
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -422,6 +429,7 @@ async fn read(response: reqwest::Response) -> anyhow::Result<Reply> {
     Ok(Reply {
         status,
         content_type,
+        headers,
         body,
     })
 }

@@ -144,15 +144,15 @@ elif command == "environment":
         return prefix + key
     secrets_of = {
         "authorizer": [],
-        "register": ["DATABASE_URL", "RABBITMQ_URL"],
-        "login": ["DATABASE_URL", "JWT_PRIVATE_KEY"],
+        "register": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
+        "login": ["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEY"],
         "profile": ["DATABASE_URL", "NEO4J_PASSWORD"],
         "follow": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL"],
         "post": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
         "feed-read": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
         "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
         "notifications": ["DATABASE_URL", "REDIS_URL"],
-        "account": ["DATABASE_URL", "NEO4J_PASSWORD", "RABBITMQ_URL", "JWT_PRIVATE_KEY"],
+        "account": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL", "JWT_PRIVATE_KEY"],
         "notify": ["DATABASE_URL"],
         "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
         "email": ["DATABASE_URL", "SMTP_URL"],

@@ -4,6 +4,7 @@ pub mod cypher;
 pub mod folder_mailer;
 pub mod in_process_bus;
 pub mod memory_feed;
+pub mod memory_limiter;
 pub mod mssql;
 pub mod rabbitmq;
 pub mod redis;

@@ -4,6 +4,7 @@
 mod event;
 mod idempotency;
 mod ids;
+pub mod limits;
 pub mod markup;
 mod notification;
 mod page;

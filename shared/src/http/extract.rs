@@ -17,7 +17,7 @@ use super::problem::Problem;
 use crate::domain::{
     IDEMPOTENCY_HEADER, IdempotencyKey, Limit, PostId, UserId, Username, ValidationError,
 };
-use crate::services::{ErrorCode, ServiceError};
+use crate::services::{ClientAddr, ErrorCode, ServiceError};
 
 /// Bodies larger than this get 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -51,7 +51,9 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     }
 }
 
-/// The caller, proven by a valid bearer token.
+/// The caller, proven by a valid bearer token. A middleware that verified the token already
+/// (a per-account rate limit, `http::limit`) leaves the user in the request's extensions,
+/// and the token is not verified twice.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);
 
@@ -62,6 +64,9 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(*user);
+        }
         match Reader::from_request_parts(parts, state).await? {
             Reader(Some(user)) => Ok(AuthUser(user)),
             Reader(None) => Err(ServiceError::Unauthorized),
@@ -110,6 +115,23 @@ impl FromRequestParts<AppState> for Reader {
         }
         super::observe::record_user(verified.user);
         Ok(Reader(Some(verified.user)))
+    }
+}
+
+/// The client's address, as the entry point put it into the request (`http::limit`: the TCP
+/// peer locally, API Gateway's `sourceIp` in Lambda). A request without one (a test calling
+/// the router directly) is an unknown client, logged once.
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(match parts.extensions.get::<ClientAddr>() {
+            Some(addr) => *addr,
+            None => {
+                crate::services::limits::note_unknown_address();
+                ClientAddr(None)
+            }
+        })
     }
 }
 

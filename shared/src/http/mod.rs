@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod extract;
 pub mod handlers;
+pub mod limit;
 pub mod observe;
 pub mod problem;
 pub mod routes;
@@ -88,17 +89,28 @@ impl Serve {
 
 /// The routes served, each registered together with its OpenAPI operation (see
 /// [`routes::ROUTES`]), so the document cannot name a route the router lacks, nor the other
-/// way round.
-fn api(serve: Serve) -> OpenApiRouter<AppState> {
+/// way round. With the state (a router, not the document), a limited route gets its rate
+/// limit's middleware ([`limit::limit_route`]).
+fn api(serve: Serve, state: Option<&AppState>) -> OpenApiRouter<AppState> {
     ROUTES.iter().filter(|route| serve.includes(route)).fold(
         OpenApiRouter::with_openapi(ApiDoc::openapi()),
-        |api, route| api.routes((route.handler)()),
+        |api, route| {
+            let (schemas, paths, handler) = (route.handler)();
+            let handler = match (route.limit, state) {
+                (Some(class), Some(state)) => handler.route_layer(middleware::from_fn_with_state(
+                    (state.clone(), class),
+                    limit::limit_route,
+                )),
+                _ => handler,
+            };
+            api.routes((schemas, paths, handler))
+        },
     )
 }
 
 /// The OpenAPI 3.1 document of the whole API.
 pub fn openapi() -> OpenApiDoc {
-    api(Serve::All).split_for_parts().1
+    api(Serve::All, None).split_for_parts().1
 }
 
 /// The document as served, rendered once.
@@ -119,7 +131,7 @@ pub fn router(state: AppState) -> Router {
 /// on no route of that path is still 405: the gateway sends every unmatched request to one
 /// function, which must answer as the whole API would.
 pub fn router_for(state: AppState, serve: Serve) -> Router {
-    let (router, _) = api(serve)
+    let (router, _) = api(serve, Some(&state))
         .route_layer(middleware::from_fn(extract::limit_body))
         .split_for_parts();
     ROUTES

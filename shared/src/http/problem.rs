@@ -20,6 +20,9 @@ pub struct Problem {
     pub code: ErrorCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'static str>,
+    /// Whole seconds for the `Retry-After` header of a 429 (not part of the body).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -31,6 +34,7 @@ impl Problem {
             detail: detail.into(),
             code,
             field: None,
+            retry_after: None,
         }
     }
 
@@ -42,6 +46,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = self.retry_after;
         let mut response = (status, axum::Json(self)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -51,6 +56,11 @@ impl IntoResponse for Problem {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -75,6 +85,20 @@ impl From<ServiceError> for Problem {
             ServiceError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, code, detail),
             ServiceError::NotFound(detail) => Problem::new(StatusCode::NOT_FOUND, code, detail),
             ServiceError::Conflict(_, detail) => Problem::new(StatusCode::CONFLICT, code, detail),
+            ServiceError::RateLimited { retry_after } => {
+                // Whole seconds, rounded up, and at least one: a client that waits that long
+                // is let through.
+                let seconds = u64::try_from(retry_after.as_millis().div_ceil(1_000).max(1))
+                    .unwrap_or(u64::MAX);
+                Problem {
+                    retry_after: Some(seconds),
+                    ..Problem::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        code,
+                        format!("too many requests: try again in {seconds} s"),
+                    )
+                }
+            }
             ServiceError::Unexpected(cause) => {
                 // The cause goes to the log, never to the client.
                 tracing::error!(error = %format!("{cause:#}"), "request failed");
@@ -116,6 +140,13 @@ mod tests {
             (ServiceError::Forbidden("f"), 403, "forbidden"),
             (ServiceError::NotFound("n"), 404, "not_found"),
             (
+                ServiceError::RateLimited {
+                    retry_after: std::time::Duration::from_millis(1),
+                },
+                429,
+                "rate_limited",
+            ),
+            (
                 ServiceError::Conflict(ErrorCode::EmailTaken, "c"),
                 409,
                 "email_taken",
@@ -132,6 +163,29 @@ mod tests {
             assert!(!problem.detail.contains("secret cause"));
             let json = serde_json::to_value(&problem).unwrap_or_default();
             assert_eq!(json["code"], code, "{json}");
+            assert!(json.get("retry_after").is_none(), "{json}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_at_least_one() {
+        for (millis, seconds) in [
+            (1, "1"),
+            (999, "1"),
+            (1_000, "1"),
+            (1_001, "2"),
+            (90_000, "90"),
+        ] {
+            let err = ServiceError::RateLimited {
+                retry_after: std::time::Duration::from_millis(millis),
+            };
+            let response = err.into_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER),
+                Some(&HeaderValue::from_static(seconds)),
+                "{millis} ms"
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The route table: every route of the HTTP API, once, with the function that serves it and
-//! whether it needs a token (DESIGN section 2). The local server's router, each HTTP
+//! The route table: every route of the HTTP API, once, with the function that serves it,
+//! whether it needs a token (DESIGN section 2) and which rate limit it counts against (4.4). The local server's router, each HTTP
 //! function's router and the OpenAPI document are built from it; a test of the workspace
 //! (`tests/routes.rs`) holds template.yaml, the cargo-lambda watch router, LocalStack's deploy
 //! script and the README's route table to it.
@@ -11,6 +11,7 @@ use super::AppState;
 use super::handlers::{
     account, auth, blocks, feed, follow, interact, meta, notifications, posts, users,
 };
+use crate::ports::RateClass;
 
 /// The HTTP functions of DESIGN section 3: each serves the routes the table gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,18 +105,33 @@ pub struct Route {
     pub path: &'static str,
     pub function: Function,
     pub access: Access,
+    /// The rate limit the route counts against, if any (see [`Route::limited`]).
+    pub limit: Option<RateClass>,
     pub(super) handler: fn() -> UtoipaMethodRouter<AppState>,
+}
+
+impl Route {
+    /// The route counts against `class`'s limit, checked before its handler runs: by client
+    /// address for [`RateClass::Register`] and [`RateClass::LoginAttempts`], by the token's
+    /// account (right after the token check) for [`RateClass::Posts`] and [`RateClass::Writes`].
+    pub const fn limited(self, class: RateClass) -> Self {
+        Self {
+            limit: Some(class),
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} ({}, {:?})",
+            "{} {} ({}, {:?}, limit {:?})",
             self.method.as_str(),
             self.path,
             self.function.name(),
-            self.access
+            self.access,
+            self.limit
         )
     }
 }
@@ -132,6 +148,7 @@ const fn route(
         path,
         function,
         access,
+        limit: None,
         handler,
     }
 }
@@ -141,15 +158,18 @@ use Function::{
     Account, FeedRead, Follow, Interact, Login, Notifications, Post, Profile, Register,
 };
 use Method::{Delete, Get, Patch, Put};
+use RateClass::{LoginAttempts, Posts, Writes};
 
 /// Every route of the API (DESIGN section 4).
 pub static ROUTES: [Route; 40] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
-    }),
+    })
+    .limited(RateClass::Register),
     route(Method::Post, "/auth/login", Login, Public, || {
         routes!(auth::login)
-    }),
+    })
+    .limited(LoginAttempts),
     route(Get, "/me", Profile, Token, || routes!(users::me)),
     route(Get, "/users/{username}", Profile, Public, || {
         routes!(users::profile)
@@ -160,10 +180,12 @@ pub static ROUTES: [Route; 40] = [
     }),
     route(Put, "/users/{username}/follow", Follow, Token, || {
         routes!(follow::follow)
-    }),
+    })
+    .limited(Writes),
     route(Delete, "/users/{username}/follow", Follow, Token, || {
         routes!(follow::unfollow)
-    }),
+    })
+    .limited(Writes),
     route(Get, "/users/{username}/followers", Follow, Public, || {
         routes!(follow::followers)
     }),
@@ -172,21 +194,26 @@ pub static ROUTES: [Route; 40] = [
     }),
     route(Put, "/users/{username}/block", Follow, Token, || {
         routes!(blocks::block)
-    }),
+    })
+    .limited(Writes),
     route(Delete, "/users/{username}/block", Follow, Token, || {
         routes!(blocks::unblock)
-    }),
+    })
+    .limited(Writes),
     route(Put, "/users/{username}/mute", Follow, Token, || {
         routes!(blocks::mute)
-    }),
+    })
+    .limited(Writes),
     route(Delete, "/users/{username}/mute", Follow, Token, || {
         routes!(blocks::unmute)
-    }),
+    })
+    .limited(Writes),
     route(Get, "/me/blocks", Follow, Token, || routes!(blocks::blocks)),
     route(Get, "/me/mutes", Follow, Token, || routes!(blocks::mutes)),
     route(Method::Post, "/posts", Post, Token, || {
         routes!(posts::create)
-    }),
+    })
+    .limited(Posts),
     route(Get, "/posts/{id}", Post, Public, || routes!(posts::get)),
     route(Delete, "/posts/{id}", Post, Token, || {
         routes!(posts::delete)
@@ -197,19 +224,23 @@ pub static ROUTES: [Route; 40] = [
     }),
     route(Put, "/posts/{id}/like", Interact, Token, || {
         routes!(interact::like)
-    }),
+    })
+    .limited(Writes),
     route(Delete, "/posts/{id}/like", Interact, Token, || {
         routes!(interact::unlike)
-    }),
+    })
+    .limited(Writes),
     route(Get, "/posts/{id}/likes", Interact, Public, || {
         routes!(interact::likes)
     }),
     route(Put, "/posts/{id}/repost", Interact, Token, || {
         routes!(interact::repost)
-    }),
+    })
+    .limited(Writes),
     route(Delete, "/posts/{id}/repost", Interact, Token, || {
         routes!(interact::unrepost)
-    }),
+    })
+    .limited(Writes),
     route(Get, "/posts/{id}/reposts", Interact, Public, || {
         routes!(interact::reposts)
     }),
@@ -239,7 +270,7 @@ pub static ROUTES: [Route; 40] = [
         Token,
         || routes!(notifications::mark_read),
     ),
-    route(Patch, "/me", Account, Token, || routes!(account::patch_me)),
+    route(Patch, "/me", Account, Token, || routes!(account::patch_me)).limited(Writes),
     route(Put, "/me/password", Account, Token, || {
         routes!(account::change_password)
     }),
@@ -313,6 +344,67 @@ mod tests {
                 .as_ref()
                 .is_some_and(|requirements| !requirements.is_empty());
             assert_eq!(bearer, route.access == Token, "{route:?}: security");
+        }
+    }
+
+    /// The writes DESIGN 4.4 leaves unlimited, each for a reason; every other write names its
+    /// limit, so that a new write route (a block, a mute) must choose one.
+    const UNLIMITED_WRITES: [(Method, &str); 6] = [
+        // Deleting one's own posts: 4.4 limits creating them.
+        (Delete, "/posts/{id}"),
+        // Password re-entry behind a token: 403 on a wrong one, and every session ends on a
+        // change or an erasure.
+        (Put, "/me/password"),
+        (Delete, "/me"),
+        // Token rotation and logout: a refresh token is 32 random bytes, nothing to guess.
+        (Method::Post, "/auth/refresh"),
+        (Method::Post, "/auth/logout"),
+        // Marking one's own notifications read.
+        (Method::Post, "/notifications/read"),
+    ];
+
+    #[test]
+    fn every_write_names_its_limit_or_why_it_has_none() {
+        for route in &ROUTES {
+            let write = route.method != Get;
+            let exempt = UNLIMITED_WRITES.contains(&(route.method, route.path));
+            assert_eq!(
+                route.limit.is_some(),
+                write && !exempt,
+                "{route:?}: a write route counts against a limit (`.limited(Writes)`), or is \
+                 listed in UNLIMITED_WRITES with the reason"
+            );
+        }
+    }
+
+    /// A route's limit can only be one the middleware can key before the handler runs: by
+    /// address on any route, by account on a route that takes a token. Failed logins are the
+    /// login use case's.
+    #[test]
+    fn route_limits_are_keyed_by_what_the_route_knows() {
+        use crate::ports::Per;
+        for route in &ROUTES {
+            match route.limit.map(RateClass::per) {
+                None | Some(Per::Address) => {}
+                Some(Per::Account) => assert_eq!(route.access, Token, "{route:?}"),
+                Some(Per::AccountAndAddress) => panic!("{route:?}: not a route's limit"),
+            }
+        }
+    }
+
+    /// The OpenAPI document is true about 429: an operation declares it exactly when its route
+    /// is limited.
+    #[test]
+    fn limited_routes_document_429() {
+        for route in &ROUTES {
+            let (_, paths, _) = (route.handler)();
+            let declares = paths.paths.values().any(|item| {
+                [&item.get, &item.post, &item.put, &item.patch, &item.delete]
+                    .into_iter()
+                    .flatten()
+                    .any(|op| op.responses.responses.contains_key("429"))
+            });
+            assert_eq!(declares, route.limit.is_some(), "{route:?}");
         }
     }
 

@@ -90,7 +90,9 @@ pub fn router(wiring: &HttpWiring, function: Function) -> axum::Router {
         probes: Arc::new(wiring.probes.clone()),
         ctx: wiring.ctx.clone(),
     };
-    let router = http::router_for(state, Serve::Function(function));
+    // The client's address is the one API Gateway saw (DESIGN 4.4: never a header it sets).
+    let router = http::router_for(state, Serve::Function(function))
+        .layer(axum::middleware::map_request(http::limit::from_api_gateway));
     let Some(relay) = wiring.relay.clone() else {
         return router;
     };

@@ -4,18 +4,20 @@
 //! builder, the adapters it does not use are not linked into it.
 //!
 //! Every function that verifies tokens also reads the revoked sessions from the SQL store.
+//! Every function that serves a rate-limited route (`http::routes`) counts in Redis with
+//! `REDIS_URL` (else in its own memory, per instance), so it gets `REDIS_URL` too.
 //!
-//! | function  | SQL store | graph | Redis (caches, feeds) | broker | mail | tokens |
-//! |-----------|-----------|-------|-----------------------|--------|------|--------|
-//! | register  | users, outbox | | | publishes | | |
-//! | login     | users, sessions |  |                      |        |      | issues |
-//! | profile   | users, posts | counts |                  |        |      | verifies |
-//! | follow    | users, outbox | edges, lists | follow-list cache | publishes | | verifies |
-//! | post      | users, posts | | post cache            | publishes |      | verifies |
-//! | feed-read | users, posts | follows | feeds, caches   |        |      | verifies |
-//! | interact  | users, posts, outbox | | post cache      | publishes |      | verifies |
+//! | function  | SQL store | graph | Redis (caches, feeds, rate limits) | broker | mail | tokens |
+//! |-----------|-----------|-------|------------------------------------|--------|------|--------|
+//! | register  | users, outbox | | limits                       | publishes | | |
+//! | login     | users, sessions |  | limits                      |        |      | issues |
+//! | profile   | users, posts | counts |                           |        |      | verifies |
+//! | follow    | users, outbox | edges, lists | follow-list cache, limits | publishes | | verifies |
+//! | post      | users, posts | | post cache, limits             | publishes |      | verifies |
+//! | feed-read | users, posts | follows | feeds, caches            |        |      | verifies |
+//! | interact  | users, posts, outbox | | post cache, limits       | publishes |      | verifies |
 //! | notifications | users, posts, notifications | | post cache |     |      | verifies |
-//! | account   | users, posts, sessions, outbox | edges, counts | | publishes | | issues |
+//! | account   | users, posts, sessions, outbox | edges, counts | limits | publishes | | issues |
 //! | notify    | notifications, processed |  |                  |        |      |        |
 //! | network   | processed | nodes |                       |        |      |        |
 //! | email     | processed |       |                       |        | sends |       |
@@ -31,8 +33,8 @@ use super::HttpWiring;
 pub const SECRETS: [(&str, &[&str]); 15] = [
     // Public keys only (`JWT_PUBLIC_KEYS`, a plain setting: nothing in it is secret).
     ("authorizer", &[]),
-    ("register", &["DATABASE_URL", "RABBITMQ_URL"]),
-    ("login", &["DATABASE_URL", "JWT_PRIVATE_KEY"]),
+    ("register", &["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"]),
+    ("login", &["DATABASE_URL", "REDIS_URL", "JWT_PRIVATE_KEY"]),
     ("profile", &["DATABASE_URL", "NEO4J_PASSWORD"]),
     (
         "follow",
@@ -55,6 +57,7 @@ pub const SECRETS: [(&str, &[&str]); 15] = [
         &[
             "DATABASE_URL",
             "NEO4J_PASSWORD",
+            "REDIS_URL",
             "RABBITMQ_URL",
             "JWT_PRIVATE_KEY",
         ],
@@ -111,6 +114,7 @@ pub async fn register(config: Config) -> anyhow::Result<HttpWiring> {
         users: Some(sql.users),
         outbox: Some(sql.outbox.clone()),
         passwords: Some(wiring.passwords()),
+        limits: wiring.limits().await?,
         ..wiring.context()
     };
     Ok(publishing(wiring, ctx, sql.outbox))
@@ -128,6 +132,7 @@ pub async fn login(config: Config) -> anyhow::Result<HttpWiring> {
         sessions: Some(sql.sessions),
         passwords: Some(wiring.passwords()),
         tokens: Some(wiring.issuing_tokens()?),
+        limits: wiring.limits().await?,
         ..wiring.context()
     };
     Ok(http(wiring, ctx))
@@ -164,6 +169,7 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
         blocks: Some(sql.blocks),
         graph: Some(wiring.cached_graph().await?),
         outbox: Some(sql.outbox.clone()),
+        limits: wiring.limits().await?,
         ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
@@ -181,6 +187,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
         blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
+        limits: wiring.limits().await?,
         ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
@@ -217,6 +224,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
         blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
+        limits: wiring.limits().await?,
         ..wiring.verifying_context().await?
     };
     Ok(publishing(wiring, ctx, sql.outbox))
@@ -256,6 +264,7 @@ pub async fn account(config: Config) -> anyhow::Result<HttpWiring> {
         passwords: Some(wiring.passwords()),
         tokens: Some(wiring.issuing_tokens()?),
         revocations: Some(wiring.revocations().await?),
+        limits: wiring.limits().await?,
         ..wiring.context()
     };
     Ok(publishing(wiring, ctx, sql.outbox))

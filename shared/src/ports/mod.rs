@@ -8,6 +8,7 @@ mod blocks;
 mod bus;
 mod feed_cache;
 mod graph;
+mod limits;
 mod mailer;
 mod notifications;
 mod sessions;
@@ -19,6 +20,7 @@ pub use bus::{
 };
 pub use feed_cache::{FeedCache, FeedKey, FeedKind};
 pub use graph::{FollowCounts, SocialGraph};
+pub use limits::{Per, RateClass, RateKey, RateLimiter};
 pub use mailer::{Mail, Mailer};
 pub use notifications::NotificationStore;
 pub use sessions::{Rotation, SessionStore};

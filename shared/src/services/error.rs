@@ -31,6 +31,8 @@ pub enum ErrorCode {
     EmailTaken,
     /// 413: the body is over 64 KiB.
     BodyTooLarge,
+    /// 429: past a rate limit (DESIGN 4.4); `Retry-After` says when to try again.
+    RateLimited,
     /// 500: the cause is logged, never shown.
     Internal,
 }
@@ -55,6 +57,9 @@ pub enum ServiceError {
     /// The request clashes with existing state (409).
     #[error("{1}")]
     Conflict(ErrorCode, &'static str),
+    /// Past a rate limit (429): nothing was done; a request may succeed after `retry_after`.
+    #[error("too many requests")]
+    RateLimited { retry_after: std::time::Duration },
     /// Anything else (500); the cause is logged, never shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -75,6 +80,7 @@ impl ServiceError {
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unexpected(_) => ErrorCode::Internal,
         }
     }

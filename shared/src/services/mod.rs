@@ -10,6 +10,7 @@ mod error;
 mod feed;
 mod follow;
 pub mod interact;
+pub mod limits;
 mod notifications;
 mod posts;
 mod profile;
@@ -34,14 +35,13 @@ pub use follow::{follow, followers, following, unfollow};
 pub use interact::{
     Thread, context, like, likers, replies, repost, reposters, tag_posts, unlike, unrepost,
 };
+pub use limits::{ClientAddr, Limits, RateRules};
 pub use notifications::{NotificationView, mark_read, notifications, unread_count};
 pub use posts::{Draft, create_post, delete_post, get_post, views, views_of};
 pub use profile::{profile_by_id, profile_by_username, relationship, search_users, update_profile};
 pub use relay::{Pruner, Relay};
 pub use revocations::Revocations;
-pub use sessions::{
-    IssuedSession, change_password, delete_account, login, logout, refresh, refuse_login,
-};
+pub use sessions::{IssuedSession, change_password, delete_account, login, logout, refresh};
 pub use tokens::{IssuedToken, KeySet, SigningKey, TokenService, Verified};
 
 use crate::domain::UserId;
@@ -95,6 +95,9 @@ pub struct Context {
     pub outbox_written: Arc<Notify>,
     /// Whether anyone is above the fan-out threshold, remembered for a second.
     pub popular: Arc<feed::PopularGate>,
+    /// The rate limits (DESIGN 4.4), where this function serves a limited route; `None` with
+    /// `RATE_LIMITS=off`, and in functions that serve none.
+    pub limits: Option<Arc<Limits>>,
 }
 
 /// The error of a port this process did not wire: a bug in a function's wiring, never the

@@ -8,6 +8,7 @@ use crate::domain::{
 };
 use crate::ports::Rotation;
 
+use super::limits::{Account, ClientAddr, keys};
 use super::tokens::IssuedToken;
 use super::{Context, ServiceError, ServiceResult};
 
@@ -23,26 +24,45 @@ fn expiry(ttl: Duration) -> Timestamp {
     Timestamp::from_millis(Timestamp::now().millis().saturating_add(ttl))
 }
 
-/// Checks a username-or-e-mail and password, then starts a session; an unknown user and a
-/// wrong password fail alike, in message and in time (see [`refuse_login`] for a login no
-/// user can have).
+/// Checks a username-or-e-mail and password, then starts a session. An unknown user, a login
+/// that names nobody and a wrong password fail alike, in message and in time: each pays for
+/// one bcrypt verification.
+///
+/// Failed logins are limited per account per client address (DESIGN 4.4): past the rule the
+/// answer is 429 even for the right password, decided before bcrypt runs, so that a storm costs
+/// a counter, not a hash; each refusal counts one.
 #[tracing::instrument(skip_all)]
-pub async fn login(ctx: &Context, login: &Login, password: &str) -> ServiceResult<IssuedSession> {
-    let credentials = ctx.users()?.credentials(login).await?;
+pub async fn login(
+    ctx: &Context,
+    login: &str,
+    password: &str,
+    from: ClientAddr,
+) -> ServiceResult<IssuedSession> {
+    let credentials = match Login::parse(login) {
+        Some(parsed) => ctx.users()?.credentials(&parsed).await?,
+        None => None,
+    };
+    let failures = ctx.limits.as_ref().map(|limits| {
+        let account = match &credentials {
+            Some(credentials) => Account::User(credentials.id),
+            None => Account::Unknown(login),
+        };
+        (limits, keys::login_failures(account, from))
+    });
+    if let Some((limits, key)) = &failures {
+        limits.check(key).await?;
+    }
     let hash = credentials.as_ref().map(|c| c.password_hash.as_str());
     let verified = ctx.passwords()?.verify(password, hash).await?;
     match credentials {
         Some(credentials) if verified => start(ctx, credentials.id).await,
-        _ => Err(ServiceError::Unauthorized),
+        _ => {
+            if let Some((limits, key)) = &failures {
+                limits.count(key).await;
+            }
+            Err(ServiceError::Unauthorized)
+        }
     }
-}
-
-/// Refuses a login that is neither a username nor an e-mail address after the same password
-/// check an unknown user gets, so that the answer takes as long as any other refusal.
-#[tracing::instrument(skip_all)]
-pub async fn refuse_login(ctx: &Context, password: &str) -> ServiceResult<IssuedSession> {
-    ctx.passwords()?.verify(password, None).await?;
-    Err(ServiceError::Unauthorized)
 }
 
 async fn start(ctx: &Context, user: UserId) -> ServiceResult<IssuedSession> {

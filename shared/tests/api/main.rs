@@ -6,6 +6,7 @@ mod blocks;
 mod conversations;
 mod errors;
 mod idempotency;
+mod limits;
 mod openapi;
 mod operability;
 mod restart;

@@ -18,6 +18,7 @@ pub mod cypher;
 pub mod feed_cache;
 pub mod graph;
 pub mod idempotency;
+pub mod limits;
 pub mod mailer;
 pub mod notifications;
 pub mod outbox;

@@ -323,7 +323,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     };
     let register = wire::register(config.clone()).await?;
     ensure!(
-        probes(&register) == ["database", "event_bus"],
+        probes(&register) == ["database", "event_bus", "redis"],
         "register: {:?}",
         probes(&register)
     );
@@ -332,7 +332,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     );
     let login = wire::login(config.clone()).await?;
     ensure!(
-        probes(&login) == ["database"],
+        probes(&login) == ["database", "redis"],
         "login: {:?}",
         probes(&login)
     );
@@ -378,7 +378,7 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     ensure!(notifications.relay.is_none() && notifications.ctx.notifications.is_some());
     let account = wire::account(config.clone()).await?;
     ensure!(
-        probes(&account) == ["database", "event_bus"],
+        probes(&account) == ["database", "event_bus", "redis"],
         "account: {:?}",
         probes(&account)
     );
@@ -442,6 +442,15 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
         ensure!(
             wiring.ctx.graph.is_some() == secrets.contains(&"NEO4J_PASSWORD"),
             "{name}: graph vs {secrets:?}"
+        );
+        // Rate limits (on by default) are wired exactly where a route counts against one.
+        let limited = ROUTES
+            .iter()
+            .any(|r| r.function.name() == name && r.limit.is_some());
+        ensure!(
+            wiring.ctx.limits.is_some() == limited,
+            "{name}: rate limits wired: {}, limited routes: {limited}",
+            wiring.ctx.limits.is_some()
         );
     }
     Ok(())

@@ -1,8 +1,10 @@
-//! Redis: the feeds (`feeds`) and the read-through caches of posts (`posts`) and follow lists
-//! (`graph`), over one multiplexed connection manager per process.
+//! Redis: the feeds (`feeds`), the read-through caches of posts (`posts`) and follow lists
+//! (`graph`), and the rate-limit counters (`limits`), over one multiplexed connection manager
+//! per process.
 
 pub mod feeds;
 pub mod graph;
+pub mod limits;
 pub mod posts;
 
 use std::time::Duration;
@@ -12,6 +14,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use feeds::RedisFeeds;
 pub use graph::CachedGraph;
+pub use limits::RedisLimiter;
 pub use posts::CachedPosts;
 
 /// Connects a [`ConnectionManager`] tuned for a cache: short timeouts and few retries per

@@ -2,12 +2,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::domain::Login;
 use crate::http::AppState;
 use crate::http::dto::{LoginRequest, RegisterRequest, RegisteredUser, TokenResponse};
 use crate::http::extract::JsonBody;
 use crate::http::problem::Problem;
-use crate::services::{self, ServiceError};
+use crate::services::{self, ClientAddr, ServiceError};
 
 #[utoipa::path(
     post, path = "/auth/register", tag = "auth",
@@ -18,6 +17,7 @@ use crate::services::{self, ServiceError};
         (status = 409, description = "Username or e-mail taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn register(
@@ -35,16 +35,16 @@ pub async fn register(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown user or wrong password", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address, or failed attempts on this account from it: even the right password waits (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    from: ClientAddr,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<Json<TokenResponse>, ServiceError> {
-    let token = match Login::parse(&body.login) {
-        Some(login) => services::login(&state.ctx, &login, &body.password).await?,
-        None => services::refuse_login(&state.ctx, &body.password).await?,
-    };
+    let token = services::login(&state.ctx, &body.login, &body.password, from).await?;
     Ok(Json(token.into()))
 }

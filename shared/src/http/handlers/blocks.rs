@@ -17,6 +17,7 @@ use crate::services::{self, ServiceError};
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Blocking yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn block(
@@ -37,6 +38,7 @@ pub async fn block(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unblocking yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unblock(
@@ -57,6 +59,7 @@ pub async fn unblock(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Muting yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn mute(
@@ -77,6 +80,7 @@ pub async fn mute(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unmuting yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unmute(

@@ -18,6 +18,7 @@ use crate::services::{self, ServiceError};
         (status = 403, description = "A block stands between the two users", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Following yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn follow(
@@ -38,6 +39,7 @@ pub async fn follow(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unfollowing yourself", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unfollow(

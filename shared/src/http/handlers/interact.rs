@@ -19,6 +19,7 @@ use crate::services::{self, ServiceError};
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A block stands between the caller and the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn like(
@@ -38,6 +39,7 @@ pub async fn like(
         (status = 204, description = "Not liked (any more, or never)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unlike(
@@ -81,6 +83,7 @@ pub async fn likes(
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A block stands between the caller and the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn repost(
@@ -100,6 +103,7 @@ pub async fn repost(
         (status = 204, description = "Not reposted (any more, or never)"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown post", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many writes from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn unrepost(

@@ -23,6 +23,7 @@ use crate::services::{self, ServiceError};
         (status = 404, description = "The post replied to does not exist", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 64 KiB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Content empty or over 280 characters, in_reply_to not a post id, or an Idempotency-Key that is malformed or was used for another body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many posts from this account (`Retry-After` says when to try again)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn create(
