@@ -198,14 +198,22 @@ fn an_extra_secret_is_caught() {
         })
     };
     let properties = FunctionProperties {
-        environment: variables(&["DATABASE_URL_SECRET_ID", "SMTP_URL_SECRET_ID"]),
+        environment: variables(&[
+            "DATABASE_URL_SECRET_ID",
+            "SMTP_URL_SECRET_ID",
+            "RABBITMQ_URL_SECRET_ID",
+        ]),
         ..FunctionProperties::default()
     };
     assert_ne!(secrets(&properties), expected("register"));
     assert_eq!(secrets(&properties), expected("email"));
     assert!(plain_secrets(&properties).is_empty());
     let plain = FunctionProperties {
-        environment: variables(&["DATABASE_URL", "SMTP_URL_SECRET_ID"]),
+        environment: variables(&[
+            "DATABASE_URL",
+            "SMTP_URL_SECRET_ID",
+            "RABBITMQ_URL_SECRET_ID",
+        ]),
         ..FunctionProperties::default()
     };
     assert_eq!(secrets(&plain), expected("email"));

@@ -17,7 +17,7 @@ use rookery::adapters::rabbitmq::{
     ConsumerOptions, RabbitPublisher, Topology, connect, run_consumer,
 };
 use rookery::domain::{Event, EventPayload, PostId, Queue, UserId};
-use rookery::ports::{ConsumeError, Consumer, EventPublisher};
+use rookery::ports::{ConsumeError, Consumer, DeadLetters, EventPublisher};
 
 use contracts::bus::Delivery;
 
@@ -216,6 +216,57 @@ async fn published_messages_carry_the_event_id_and_persist() -> anyhow::Result<(
     );
     assert_eq!(*properties.delivery_mode(), Some(2));
     assert_eq!(Event::from_json(&got.delivery.data)?, event);
+    Ok(())
+}
+
+/// A published event carries its trace in the `traceparent` header, and the consumer side
+/// reads it back; a dead letter from a Lambda consumer lands in its queue's DLQ with its
+/// reason (what the Lambda event source path does instead of the broker's reject).
+#[tokio::test]
+async fn traces_travel_in_headers_and_dead_letters_reach_their_queue() -> anyhow::Result<()> {
+    let topology = fresh_topology();
+    let publisher = RabbitPublisher::new(&broker_url(), topology.clone());
+    let mut event = post_created();
+    event.trace = rookery::domain::TraceContext::parse(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    );
+    publisher.publish(&event).await?;
+    let (_connection, channel) = channel().await?;
+    let got = channel
+        .basic_get(
+            topology.queue(Queue::FeedPosts).as_str().into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await?
+        .context("the message is in feed.posts")?;
+    let trace = rookery::adapters::rabbitmq::trace_of(got.delivery.properties.headers().as_ref());
+    assert_eq!(trace, event.trace);
+
+    let queue = topology.queue(Queue::FeedPosts);
+    publisher
+        .dead_letter(&queue, b"not an event", "not an event: expected value")
+        .await?;
+    let dlq = topology.dead_letter_queue(Queue::FeedPosts);
+    let letter = channel
+        .basic_get(
+            dlq.as_str().into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await?
+        .context("the dead letter is in feed.posts.dlq")?;
+    assert_eq!(letter.delivery.data, b"not an event");
+    let reason = letter
+        .delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|headers| headers.inner().get("x-rookery-reason").cloned());
+    assert_eq!(
+        reason,
+        Some(lapin::types::AMQPValue::LongString(
+            "not an event: expected value".into()
+        ))
+    );
     Ok(())
 }
 

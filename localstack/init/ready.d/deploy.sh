@@ -153,10 +153,10 @@ elif command == "environment":
         "interact": ["DATABASE_URL", "REDIS_URL", "RABBITMQ_URL"],
         "notifications": ["DATABASE_URL", "REDIS_URL"],
         "account": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL", "JWT_PRIVATE_KEY"],
-        "notify": ["DATABASE_URL"],
-        "network": ["DATABASE_URL", "NEO4J_PASSWORD"],
-        "email": ["DATABASE_URL", "SMTP_URL"],
-        "fanout": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"],
+        "notify": ["DATABASE_URL", "RABBITMQ_URL"],
+        "network": ["DATABASE_URL", "NEO4J_PASSWORD", "RABBITMQ_URL"],
+        "email": ["DATABASE_URL", "SMTP_URL", "RABBITMQ_URL"],
+        "fanout": ["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL", "RABBITMQ_URL"],
         "relay": ["DATABASE_URL", "RABBITMQ_URL"],
     }
     if name not in secrets_of:

@@ -62,10 +62,21 @@ pub const SECRETS: [(&str, &[&str]); 15] = [
             "JWT_PRIVATE_KEY",
         ],
     ),
-    ("notify", &["DATABASE_URL"]),
-    ("network", &["DATABASE_URL", "NEO4J_PASSWORD"]),
-    ("email", &["DATABASE_URL", "SMTP_URL"]),
-    ("fanout", &["DATABASE_URL", "NEO4J_PASSWORD", "REDIS_URL"]),
+    ("notify", &["DATABASE_URL", "RABBITMQ_URL"]),
+    (
+        "network",
+        &["DATABASE_URL", "NEO4J_PASSWORD", "RABBITMQ_URL"],
+    ),
+    ("email", &["DATABASE_URL", "SMTP_URL", "RABBITMQ_URL"]),
+    (
+        "fanout",
+        &[
+            "DATABASE_URL",
+            "NEO4J_PASSWORD",
+            "REDIS_URL",
+            "RABBITMQ_URL",
+        ],
+    ),
     ("relay", &["DATABASE_URL", "RABBITMQ_URL"]),
 ];
 

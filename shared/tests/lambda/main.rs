@@ -23,7 +23,7 @@ use rookery::http::routes::{Access, Function as HttpFunction, ROUTES};
 use rookery::lambda::authorizer::authorize;
 use rookery::lambda::consumer::{BatchReport, handle_batch};
 use rookery::lambda::{HttpWiring, wire};
-use rookery::ports::{ConsumeError, Consumer};
+use rookery::ports::{ConsumeError, Consumer, DeadLetters};
 use rookery::services::{KeySet, Relay, SigningKey, TokenService};
 use rookery_test_support::{keys, service_url};
 use serde_json::{Value, json};
@@ -456,8 +456,26 @@ async fn a_function_wires_only_what_its_routes_use() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn counts(handled: usize, dropped: usize) -> BatchReport {
-    BatchReport { handled, dropped }
+fn counts(handled: usize, dead_lettered: usize) -> BatchReport {
+    BatchReport {
+        handled,
+        dead_lettered,
+    }
+}
+
+/// Dead letters, kept: (queue, body, reason).
+#[derive(Default)]
+struct Letters(std::sync::Mutex<Vec<(String, Vec<u8>, String)>>);
+
+#[async_trait]
+impl DeadLetters for Letters {
+    async fn dead_letter(&self, queue: &str, body: &[u8], reason: &str) -> anyhow::Result<()> {
+        self.0
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .push((queue.to_owned(), body.to_vec(), reason.to_owned()));
+        Ok(())
+    }
 }
 
 fn batch(path: &str) -> anyhow::Result<RabbitMqEvent> {
@@ -468,29 +486,43 @@ fn batch(path: &str) -> anyhow::Result<RabbitMqEvent> {
 async fn consumers_take_rabbitmq_batches() -> anyhow::Result<()> {
     let f = function().await?;
     let consumers = &f.consumers;
+    let letters = Letters::default();
+    let dead = Some(&letters as &dyn DeadLetters);
 
-    let report = handle_batch(consumers, &batch("rabbitmq/user-registered.json")?).await?;
+    let report = handle_batch(consumers, dead, &batch("rabbitmq/user-registered.json")?).await?;
     assert_eq!(report, counts(2, 0));
     ensure!(f.mails()? == 1, "one welcome mail");
 
     // The same event again, twice in one batch: handled, but no second mail.
-    let report = handle_batch(consumers, &batch("rabbitmq/duplicate.json")?).await?;
+    let report = handle_batch(consumers, dead, &batch("rabbitmq/duplicate.json")?).await?;
     assert_eq!(report, counts(2, 0));
     ensure!(f.mails()? == 1, "a redelivery mailed again");
 
-    // A malformed body is dropped, and the invocation succeeds: it must not block the queue.
-    let report = handle_batch(consumers, &batch("rabbitmq/malformed.json")?).await?;
+    // A malformed body goes to the dead-letter queue, and the invocation succeeds: it must not
+    // block the queue.
+    let report = handle_batch(consumers, dead, &batch("rabbitmq/malformed.json")?).await?;
     assert_eq!(report, counts(0, 1));
 
-    // A mixed batch: the good ones are handled, the bad one dropped.
-    let report = handle_batch(consumers, &batch("rabbitmq/mixed.json")?).await?;
+    // A mixed batch: the good ones are handled, the bad one dead-lettered.
+    let report = handle_batch(consumers, dead, &batch("rabbitmq/mixed.json")?).await?;
     assert_eq!(report, counts(3, 1));
     ensure!(f.mails()? == 1);
 
     // notify.events: a follow (carol, registered above, is followed) and a like of a post that
     // does not exist (no notification); both handled.
-    let report = handle_batch(consumers, &batch("rabbitmq/notify-events.json")?).await?;
+    let report = handle_batch(consumers, dead, &batch("rabbitmq/notify-events.json")?).await?;
     assert_eq!(report, counts(2, 0));
+    let letters = letters.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    ensure!(letters.len() == 2, "dead letters: {}", letters.len());
+    let queues: Vec<&str> = letters.iter().map(|(queue, _, _)| queue.as_str()).collect();
+    ensure!(
+        queues == ["feed.posts", "email.welcome"],
+        "each dead letter goes to its own queue's DLQ: {queues:?}"
+    );
+    ensure!(
+        letters.iter().all(|(_, _, reason)| !reason.is_empty()),
+        "each dead letter says why"
+    );
     Ok(())
 }
 
@@ -511,7 +543,13 @@ impl Consumer for Down {
 #[tokio::test]
 async fn a_transient_failure_fails_the_invocation_for_a_retry() -> anyhow::Result<()> {
     let consumers: Vec<Arc<dyn Consumer>> = vec![Arc::new(Down)];
-    let failed = handle_batch(&consumers, &batch("rabbitmq/user-registered.json")?).await;
+    let letters = Letters::default();
+    let failed = handle_batch(
+        &consumers,
+        Some(&letters),
+        &batch("rabbitmq/user-registered.json")?,
+    )
+    .await;
     ensure!(
         failed.is_err(),
         "a retryable failure must fail the invocation"
