@@ -289,7 +289,7 @@ impl Client {
     }
 }
 
-async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
+async fn story(client: &Client, tag: &str, logs: &Path) -> anyhow::Result<()> {
     use reqwest::Method;
     eventually("the profile function answers /health", || async {
         Ok(client.send(Method::GET, "/health", None, None).await?.0 == 200)
@@ -316,10 +316,19 @@ async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
         .send(Method::PUT, "/users/ann/follow", Some(&bob), None)
         .await?;
     ensure!(status == 204, "follow: {status}");
+    // The post carries a trace of the caller's; the fan-out function's log must name it.
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let body = json!({"content": format!("Hello from the functions, {tag}")});
-    let (status, post) = client
-        .send(Method::POST, "/posts", Some(&ann), Some(body))
+    let answer = client
+        .http
+        .post(format!("{}/posts", client.base))
+        .bearer_auth(&ann)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&body)
+        .send()
         .await?;
+    let status = answer.status();
+    let post: Value = answer.json().await?;
     ensure!(status == 201, "post: {status} {post}");
     let id = post["id"]
         .as_str()
@@ -349,6 +358,14 @@ async fn story(client: &Client, tag: &str) -> anyhow::Result<()> {
         },
     )
     .await?;
+    // post function → outbox → traceparent header → RabbitMQ → bridge → fanout function.
+    eventually("the fanout function logs the post's trace", || async {
+        let log = std::fs::read_to_string(logs.join("fanout.log")).unwrap_or_default();
+        Ok(log
+            .lines()
+            .any(|line| line.contains(&trace_id) && line.contains("feed.posts")))
+    })
+    .await?;
     ensure!(client.feed_ids("/feed", Some(&bob)).await?.contains(&id));
     ensure!(
         client
@@ -374,7 +391,7 @@ async fn the_story_runs_as_separate_functions_under_cargo_lambda_watch() -> anyh
     let mut processes = Processes {
         children: Vec::new(),
         names: Vec::new(),
-        logs,
+        logs: logs.clone(),
     };
     start(&mut processes, port, &data, &tag).await?;
     let client = Client {
@@ -384,7 +401,7 @@ async fn the_story_runs_as_separate_functions_under_cargo_lambda_watch() -> anyh
         base: format!("http://127.0.0.1:{port}"),
     };
     let result = tokio::select! {
-        told = story(&client, &tag) => told,
+        told = story(&client, &tag, &logs) => told,
         exited = processes.first_exit() => Err(anyhow::anyhow!(exited)),
     };
     result.map_err(|err| anyhow::anyhow!("{err:#}{}", processes.tails()))
