@@ -1,6 +1,10 @@
 //! Blocks and mutes (DESIGN 4.4): setting and lifting them, listing them, and what the other
 //! use cases ask of them (may these two touch each other, whom does this reader not see).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use crate::domain::{
     Cursor as _, Event, EventPayload, Hidden, Limit, Page, Relation, RelationCursor, Restriction,
     Timestamp, User, UserId, UserSummary, Username, ValidationError,
@@ -45,6 +49,7 @@ pub async fn block(ctx: &Context, me: UserId, username: &Username) -> ServiceRes
             Some(&event),
         )
         .await?;
+    ctx.hidden.forget(&[me, other.id]);
     if new {
         ctx.event_written();
     }
@@ -66,6 +71,7 @@ pub async fn mute(ctx: &Context, me: UserId, username: &Username) -> ServiceResu
     ctx.blocks()?
         .restrict(Restriction::Mute, me, other.id, Timestamp::now(), None)
         .await?;
+    ctx.hidden.forget(&[me, other.id]);
     Ok(())
 }
 
@@ -88,6 +94,7 @@ async fn lift(
 ) -> ServiceResult<()> {
     let other = other_user(ctx, me, username, kind).await?;
     ctx.blocks()?.lift(kind, me, other.id).await?;
+    ctx.hidden.forget(&[me, other.id]);
     Ok(())
 }
 
@@ -172,9 +179,61 @@ pub(super) async fn ensure_not_blocked(
 }
 
 /// Whom `reader` does not see; nobody for an anonymous reader (no query then).
-pub(super) async fn hidden_from(ctx: &Context, reader: Option<UserId>) -> ServiceResult<Hidden> {
-    match reader {
-        Some(reader) => Ok(ctx.blocks()?.hidden_from(reader).await?),
-        None => Ok(Hidden::default()),
+pub(super) async fn hidden_from(
+    ctx: &Context,
+    reader: Option<UserId>,
+) -> ServiceResult<Arc<Hidden>> {
+    let Some(reader) = reader else {
+        return Ok(Arc::default());
+    };
+    if let Some(hidden) = ctx.hidden.get(reader) {
+        return Ok(hidden);
+    }
+    let hidden = Arc::new(ctx.blocks()?.hidden_from(reader).await?);
+    ctx.hidden.put(reader, hidden.clone());
+    Ok(hidden)
+}
+
+/// How long a reader's hidden set is trusted.
+const HIDDEN_TTL: Duration = Duration::from_secs(1);
+/// Readers remembered at once; past it, the stale ones go, and all of them if none is stale.
+const HIDDEN_READERS: usize = 10_000;
+
+/// Whom each recent reader hides, remembered for a second. Every feed page, reply page and
+/// context asks; without this, each asks the store. A block or mute made in this process forgets
+/// both users' sets at once; one made in another process (another Lambda function) shows
+/// within the second, inside the eventual consistency feeds already have.
+#[derive(Default)]
+pub struct HiddenCache {
+    readers: Mutex<HashMap<UserId, (Instant, Arc<Hidden>)>>,
+}
+
+impl HiddenCache {
+    fn get(&self, reader: UserId) -> Option<Arc<Hidden>> {
+        let readers = self.readers.lock().ok()?;
+        let (at, hidden) = readers.get(&reader)?;
+        (at.elapsed() < HIDDEN_TTL).then(|| hidden.clone())
+    }
+
+    fn put(&self, reader: UserId, hidden: Arc<Hidden>) {
+        let Ok(mut readers) = self.readers.lock() else {
+            return;
+        };
+        if readers.len() >= HIDDEN_READERS {
+            readers.retain(|_, (at, _)| at.elapsed() < HIDDEN_TTL);
+            if readers.len() >= HIDDEN_READERS {
+                readers.clear();
+            }
+        }
+        readers.insert(reader, (Instant::now(), hidden));
+    }
+
+    /// Forgets what these users hide: a block or mute between them changed it.
+    fn forget(&self, users: &[UserId]) {
+        if let Ok(mut readers) = self.readers.lock() {
+            for user in users {
+                readers.remove(user);
+            }
+        }
     }
 }

@@ -95,6 +95,8 @@ pub struct Context {
     pub outbox_written: Arc<Notify>,
     /// Whether anyone is above the fan-out threshold, remembered for a second.
     pub popular: Arc<feed::PopularGate>,
+    /// Whom recent readers hide, remembered for a second.
+    pub hidden: Arc<blocks::HiddenCache>,
     /// The rate limits (DESIGN 4.4), where this function serves a limited route; `None` with
     /// `RATE_LIMITS=off`, and in functions that serve none.
     pub limits: Option<Arc<Limits>>,
