@@ -237,3 +237,28 @@ impl HiddenCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hidden_cache_forgets_on_demand_and_stays_bounded() {
+        let cache = HiddenCache::default();
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let hides_bob = Arc::new(Hidden {
+            blocked: [bob].into_iter().collect(),
+            ..Hidden::default()
+        });
+        cache.put(ann, hides_bob.clone());
+        assert_eq!(cache.get(ann), Some(hides_bob));
+        assert_eq!(cache.get(bob), None);
+        cache.forget(&[bob, ann]);
+        assert_eq!(cache.get(ann), None, "a block between them changed it");
+        for _ in 0..=HIDDEN_READERS {
+            cache.put(UserId::new(), Arc::default());
+        }
+        let held = cache.readers.lock().map(|r| r.len()).unwrap_or(usize::MAX);
+        assert!(held <= HIDDEN_READERS, "{held} readers held");
+    }
+}
