@@ -195,6 +195,20 @@ async fn a_message_that_keeps_failing_stops_at_the_delivery_bound() -> anyhow::R
     Ok(())
 }
 
+/// Takes the next message off `queue`, which must hold one.
+async fn take_one(
+    channel: &Channel,
+    queue: &str,
+) -> anyhow::Result<lapin::message::BasicGetMessage> {
+    channel
+        .basic_get(
+            queue.into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await?
+        .with_context(|| format!("no message in {queue}"))
+}
+
 #[tokio::test]
 async fn published_messages_carry_the_event_id_and_persist() -> anyhow::Result<()> {
     let topology = fresh_topology();
@@ -202,13 +216,7 @@ async fn published_messages_carry_the_event_id_and_persist() -> anyhow::Result<(
     let event = post_created();
     publisher.publish(&event).await?;
     let (_connection, channel) = channel().await?;
-    let got = channel
-        .basic_get(
-            topology.queue(Queue::FeedPosts).as_str().into(),
-            lapin::options::BasicGetOptions { no_ack: true },
-        )
-        .await?
-        .context("the message is in feed.posts")?;
+    let got = take_one(&channel, &topology.queue(Queue::FeedPosts)).await?;
     let properties = &got.delivery.properties;
     assert_eq!(
         properties.message_id().as_ref().map(|id| id.to_string()),
@@ -232,13 +240,7 @@ async fn traces_travel_in_headers_and_dead_letters_reach_their_queue() -> anyhow
     );
     publisher.publish(&event).await?;
     let (_connection, channel) = channel().await?;
-    let got = channel
-        .basic_get(
-            topology.queue(Queue::FeedPosts).as_str().into(),
-            lapin::options::BasicGetOptions { no_ack: true },
-        )
-        .await?
-        .context("the message is in feed.posts")?;
+    let got = take_one(&channel, &topology.queue(Queue::FeedPosts)).await?;
     let trace = rookery::adapters::rabbitmq::trace_of(got.delivery.properties.headers().as_ref());
     assert_eq!(trace, event.trace);
 
@@ -247,13 +249,7 @@ async fn traces_travel_in_headers_and_dead_letters_reach_their_queue() -> anyhow
         .dead_letter(&queue, b"not an event", "not an event: expected value")
         .await?;
     let dlq = topology.dead_letter_queue(Queue::FeedPosts);
-    let letter = channel
-        .basic_get(
-            dlq.as_str().into(),
-            lapin::options::BasicGetOptions { no_ack: true },
-        )
-        .await?
-        .context("the dead letter is in feed.posts.dlq")?;
+    let letter = take_one(&channel, &dlq).await?;
     assert_eq!(letter.delivery.data, b"not an event");
     let reason = letter
         .delivery

@@ -55,11 +55,6 @@ impl TraceContext {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The 32 hex digits that name the whole trace.
-    pub fn trace_id(&self) -> &str {
-        self.0.get(3..35).unwrap_or_default()
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -303,10 +298,6 @@ mod tests {
         let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let parsed = TraceContext::parse(good);
         assert_eq!(parsed.as_ref().map(TraceContext::as_str), Some(good));
-        assert_eq!(
-            parsed.as_ref().map(TraceContext::trace_id),
-            Some("4bf92f3577b34da6a3ce929d0e0e4736")
-        );
         for bad in [
             "",
             "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

@@ -98,6 +98,13 @@ impl Restriction {
             Self::Mute => "mute",
         }
     }
+
+    /// The kind a store wrote with [`Self::as_str`].
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Block, Self::Mute]
+            .into_iter()
+            .find(|kind| kind.as_str() == stored)
+    }
 }
 
 /// Blocks and mutes between a user and another, from the first one's side.
@@ -109,9 +116,15 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// A block either way: the two may not follow each other nor touch each other's posts.
-    pub const fn blocked(self) -> bool {
-        self.blocking || self.blocked_by
+    /// Adds one stored restriction between the two users; `mine` when the first one made it.
+    /// The other's mute of the first is theirs alone and changes nothing here.
+    pub fn record(&mut self, mine: bool, kind: Restriction) {
+        match (mine, kind) {
+            (true, Restriction::Block) => self.blocking = true,
+            (true, Restriction::Mute) => self.muting = true,
+            (false, Restriction::Block) => self.blocked_by = true,
+            (false, Restriction::Mute) => {}
+        }
     }
 }
 
@@ -124,6 +137,14 @@ pub struct Hidden {
 }
 
 impl Hidden {
+    /// Adds `other`, in a block with the reader (either side) or muted by the reader.
+    pub fn record(&mut self, other: UserId, kind: Restriction) {
+        match kind {
+            Restriction::Block => self.blocked.insert(other),
+            Restriction::Mute => self.muted.insert(other),
+        };
+    }
+
     /// Away from the reader's home feed and notifications: blocked or muted.
     pub fn from_feed(&self, user: UserId) -> bool {
         self.blocked.contains(&user) || self.muted.contains(&user)

@@ -108,6 +108,9 @@ fn millis(elapsed: Duration) -> f64 {
 
 /// An HTTP answer: `Requests` by route and status, `RequestLatency` by route.
 pub fn request(route: &str, status: u16, elapsed: Duration) {
+    if SINK.get().is_none() {
+        return; // the local server: no metric, and nothing formatted for one
+    }
     let status = status.to_string();
     emit(
         "Requests",

@@ -11,6 +11,11 @@ use crate::domain::{
 };
 use crate::ports::BlockStore;
 
+fn kind(row: &tiberius::Row) -> anyhow::Result<Restriction> {
+    let kind = text_column(row, "kind")?;
+    Restriction::parse(&kind).with_context(|| format!("unknown restriction kind {kind:?}"))
+}
+
 #[async_trait]
 impl BlockStore for Mssql {
     async fn restrict(
@@ -105,13 +110,7 @@ impl BlockStore for Mssql {
             .await?;
         let mut standing = Standing::default();
         for row in &rows {
-            let mine = column::<i32>(row, "mine")? == 1;
-            match (mine, text_column(row, "kind")?.as_str()) {
-                (true, "block") => standing.blocking = true,
-                (true, "mute") => standing.muting = true,
-                (false, "block") => standing.blocked_by = true,
-                _ => {} // their mute of the user is theirs alone
-            }
+            standing.record(column::<i32>(row, "mine")? == 1, kind(row)?);
         }
         Ok(standing)
     }
@@ -125,12 +124,7 @@ impl BlockStore for Mssql {
             .await?;
         let mut hidden = Hidden::default();
         for row in &rows {
-            let other = UserId::from_uuid(uuid_column(row, "other")?);
-            if text_column(row, "kind")? == Restriction::Mute.as_str() {
-                hidden.muted.insert(other);
-            } else {
-                hidden.blocked.insert(other);
-            }
+            hidden.record(UserId::from_uuid(uuid_column(row, "other")?), kind(row)?);
         }
         Ok(hidden)
     }

@@ -8,6 +8,11 @@ use crate::domain::{
 };
 use crate::ports::BlockStore;
 
+fn kind(row: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Restriction> {
+    let kind: String = row.try_get("kind")?;
+    Restriction::parse(&kind).with_context(|| format!("unknown restriction kind {kind:?}"))
+}
+
 #[async_trait]
 impl BlockStore for Sqlite {
     async fn restrict(
@@ -96,14 +101,7 @@ impl BlockStore for Sqlite {
         .await?;
         let mut standing = Standing::default();
         for row in &rows {
-            let mine: bool = row.try_get("mine")?;
-            let kind: String = row.try_get("kind")?;
-            match (mine, kind.as_str()) {
-                (true, "block") => standing.blocking = true,
-                (true, "mute") => standing.muting = true,
-                (false, "block") => standing.blocked_by = true,
-                _ => {} // their mute of the user is theirs alone
-            }
+            standing.record(row.try_get("mine")?, kind(row)?);
         }
         Ok(standing)
     }
@@ -119,13 +117,7 @@ impl BlockStore for Sqlite {
         .await?;
         let mut hidden = Hidden::default();
         for row in &rows {
-            let other: UserId = parse(row.try_get("other")?)?;
-            let kind: String = row.try_get("kind")?;
-            if kind == Restriction::Mute.as_str() {
-                hidden.muted.insert(other);
-            } else {
-                hidden.blocked.insert(other);
-            }
+            hidden.record(parse(row.try_get("other")?)?, kind(row)?);
         }
         Ok(hidden)
     }
