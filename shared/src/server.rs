@@ -73,7 +73,7 @@ impl Embedded {
         };
         let fanout = |queue| FanoutConsumer {
             queue,
-            posts: posts.clone(),
+            posts: sql.posts.clone(),
             graph: graph.clone(),
             feeds: feeds.clone(),
             settings: config.feed,

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EntryKey, EventId, PostId, Timestamp, UserId};
+use super::{EntryKey, EventId, FeedEntry, PostId, Timestamp, UserId};
 
 /// `{"id", "type", "occurred_at", "data"}` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,9 +99,17 @@ pub enum EventPayload {
         followee_id: UserId,
     },
     /// The account is erased (DESIGN 4.3): the SQL part is done; the graph and the caches
-    /// follow.
+    /// follow. `posts` and `reposts` are what the user's feed held just before (newest first,
+    /// up to the feed cap): what may sit in followers' feeds, known here even where a post's
+    /// own fan-out had not reached the cache when the account went.
     #[serde(rename = "user.deleted")]
-    UserDeleted { user_id: UserId },
+    UserDeleted {
+        user_id: UserId,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        posts: Vec<PostId>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reposts: Vec<ErasedRepost>,
+    },
     /// `blocker_id` blocks `blocked_id` (DESIGN 4.4): follows both ways end, and so do the
     /// feed entries they brought.
     #[serde(rename = "user.blocked")]
@@ -132,7 +140,36 @@ pub enum EventPayload {
     },
 }
 
+/// One repost an erased user's feed held: the post and the repost's place in feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasedRepost {
+    pub post_id: PostId,
+    pub entry: EntryKey,
+}
+
 impl EventPayload {
+    /// `user.deleted` for `user_id`, whose feed held `entries`.
+    pub fn user_deleted(user_id: UserId, entries: &[FeedEntry]) -> Self {
+        let posts = entries
+            .iter()
+            .filter(|entry| entry.via.is_none())
+            .map(|entry| entry.post)
+            .collect();
+        let reposts = entries
+            .iter()
+            .filter(|entry| entry.via == Some(user_id))
+            .map(|entry| ErasedRepost {
+                post_id: entry.post,
+                entry: entry.key,
+            })
+            .collect();
+        Self::UserDeleted {
+            user_id,
+            posts,
+            reposts,
+        }
+    }
+
     /// `post.created` for a post that replies to nothing and mentions no one.
     pub fn post_created(post_id: PostId, author_id: UserId) -> Self {
         Self::PostCreated {
@@ -309,6 +346,38 @@ mod tests {
         ] {
             assert!(TraceContext::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn user_deleted_names_the_feed_it_leaves_and_old_events_still_parse() -> anyhow::Result<()> {
+        let (ann, bob) = (UserId::new(), UserId::new());
+        let (own, shared) = (PostId::new(), PostId::new());
+        let key = EntryKey::from(PostId::new());
+        let payload = EventPayload::user_deleted(
+            ann,
+            &[
+                FeedEntry::original(own),
+                FeedEntry::repost(key, shared, ann),
+            ],
+        );
+        let expected = EventPayload::UserDeleted {
+            user_id: ann,
+            posts: vec![own],
+            reposts: vec![ErasedRepost {
+                post_id: shared,
+                entry: key,
+            }],
+        };
+        assert_eq!(payload, expected);
+        let event = Event::new(payload);
+        assert_eq!(Event::from_json(event.to_json()?.as_bytes())?, event);
+        // An event written before the lists existed names the user alone.
+        let old = format!(
+            r#"{{"id":"0190c5e0-0000-7000-8000-000000000000","type":"user.deleted","occurred_at":"2026-01-01T00:00:00Z","data":{{"user_id":"{bob}"}}}}"#
+        );
+        let parsed = Event::from_json(old.as_bytes())?;
+        assert_eq!(parsed.payload, EventPayload::user_deleted(bob, &[]));
+        Ok(())
     }
 
     #[test]

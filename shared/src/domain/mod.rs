@@ -14,7 +14,7 @@ mod text;
 mod time;
 mod user;
 
-pub use event::{Event, EventPayload, Queue, TraceContext};
+pub use event::{ErasedRepost, Event, EventPayload, Queue, TraceContext};
 pub use idempotency::{IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW, IdempotencyClaim, IdempotencyKey};
 pub use ids::{EntryKey, EventId, NotificationId, PostId, SessionId, UserId};
 pub use notification::{NewNotification, Notification, NotificationKind};

@@ -276,10 +276,7 @@ mod tests {
         let consumers: Vec<Arc<dyn Consumer>> = vec![Arc::new(Welcome)];
         let letters = Letters::default();
         let good = registered("ann");
-        let poison = Event::new(EventPayload::UserDeleted {
-            user_id: UserId::new(),
-        })
-        .to_json()?;
+        let poison = Event::new(EventPayload::user_deleted(UserId::new(), &[])).to_json()?;
         let event = batch("email.welcome", &[&good, "not json", &poison])?;
         let report = handle_batch(&consumers, Some(&letters), &event).await?;
         assert_eq!(

@@ -319,7 +319,7 @@ pub async fn email(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
 /// A configured server cannot be reached.
 pub async fn fanout(config: Config) -> anyhow::Result<Vec<Arc<dyn Consumer>>> {
     let mut wiring = Wiring::new(&config).await?;
-    let posts = wiring.cached_posts().await?;
+    let posts = wiring.sql().await?.posts;
     let graph = wiring.cached_graph().await?;
     let feeds = wiring.feeds().await?;
     let mut consumers = Vec::new();

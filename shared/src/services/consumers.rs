@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    EntryKey, Event, EventPayload, FeedEntry, NewNotification, NotificationKind, PostId, Queue,
-    UserId,
+    EntryKey, ErasedRepost, Event, EventPayload, FeedEntry, NewNotification, NotificationKind,
+    PostId, Queue, UserId,
 };
 use crate::ports::{
     ConsumeError, Consumer, FeedCache, FeedKey, Mail, Mailer, NotificationStore, PostStore,
@@ -99,9 +99,35 @@ impl Consumer for NetworkConsumer {
 /// Followers are walked in chunks of this many: one cache call per chunk, not per follower.
 const FANOUT_CHUNK: usize = 1_000;
 
+/// The feeds one push wrote to, gathered chunk by chunk, so that a push overtaken by a deletion
+/// can be taken back from exactly those (the graph may no longer name them).
+struct Written(std::sync::Mutex<Vec<FeedKey>>);
+
+impl Written {
+    fn new(first: &[FeedKey]) -> Self {
+        Self(std::sync::Mutex::new(first.to_vec()))
+    }
+
+    fn record(&self, keys: &[FeedKey]) {
+        let mut written = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        written.extend_from_slice(keys);
+    }
+
+    fn into_keys(self) -> Vec<FeedKey> {
+        self.0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// `feed.posts` and `feed.follows`: keeps cached feeds in step with posts and follows.
 pub struct FanoutConsumer {
     pub queue: Queue,
+    /// The store itself, never the post cache: a cached post outlives its author's erasure,
+    /// and the checks below must see the truth.
     pub posts: Arc<dyn PostStore>,
     pub graph: Arc<dyn SocialGraph>,
     pub feeds: Arc<dyn FeedCache>,
@@ -152,6 +178,9 @@ impl FanoutConsumer {
         }
     }
 
+    /// The post into its author's feeds and their followers', then a second look: a deletion
+    /// or an erasure that committed meanwhile may have cleaned the feeds before these writes
+    /// landed, so what they wrote is taken out again.
     async fn post_created(
         &self,
         post_id: PostId,
@@ -161,18 +190,33 @@ impl FanoutConsumer {
         if self.posts.post(post_id).await?.is_none() {
             return Ok(()); // deleted before it was fanned out
         }
+        let written = self.push_post(post_id, author, reply_to_author).await?;
+        if self.posts.post(post_id).await?.is_none() {
+            self.feeds.remove(&written, &[post_id]).await?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the post and answers the feeds it went to.
+    async fn push_post(
+        &self,
+        post_id: PostId,
+        author: UserId,
+        reply_to_author: Option<UserId>,
+    ) -> anyhow::Result<Vec<FeedKey>> {
         let own = [FeedKey::home(author), FeedKey::user(author)];
         let entry = [FeedEntry::original(post_id)];
         self.feeds.add(&own, &entry).await?;
         if self.is_celebrity(author).await? {
-            return Ok(()); // merged into followers' feeds at read time
+            return Ok(own.to_vec()); // merged into followers' feeds at read time
         }
+        let written = Written::new(&own);
         // A reply reaches only the followers who follow, or are, the author it answers.
         let audience = match reply_to_author {
             Some(other) => Some(self.audience_of(other).await?),
             None => None,
         };
-        let (audience, entry) = (&audience, &entry);
+        let (audience, entry, recorded) = (&audience, &entry, &written);
         let started = std::time::Instant::now();
         let reached = self
             .for_followers(author, |keys| async move {
@@ -183,12 +227,13 @@ impl FanoutConsumer {
                         .collect(),
                     None => keys,
                 };
+                recorded.record(&keys);
                 self.feeds.add(&keys, entry).await
             })
             .await?;
         crate::telemetry::metrics::fanout(reached, started.elapsed());
         tracing::debug!(%post_id, followers = reached, "post fanned out");
-        Ok(())
+        Ok(written.into_keys())
     }
 
     /// Takes the post out of its author's feeds and their followers', and out of the feeds its
@@ -223,17 +268,29 @@ impl FanoutConsumer {
             return Ok(()); // undone, or the post deleted, before it was fanned out
         }
         let entry = [FeedEntry::repost(key, post, user)];
-        self.feeds.add(&[FeedKey::user(user)], &entry).await?;
-        if self.is_celebrity(user).await? {
-            return Ok(());
+        let written = self.push_repost(&entry, user).await?;
+        // Undone, deleted or erased while this ran: as for a post, look again.
+        if self.posts.repost_entry(post, user).await? != Some(key) {
+            self.feeds.remove_entries(&written, &entry).await?;
         }
-        let entry = &entry;
-        self.for_followers(
-            user,
-            |keys| async move { self.feeds.add(&keys, entry).await },
-        )
-        .await?;
         Ok(())
+    }
+
+    /// Pushes the repost and answers the feeds it went to.
+    async fn push_repost(&self, entry: &[FeedEntry], user: UserId) -> anyhow::Result<Vec<FeedKey>> {
+        let own = [FeedKey::user(user)];
+        self.feeds.add(&own, entry).await?;
+        if self.is_celebrity(user).await? {
+            return Ok(own.to_vec());
+        }
+        let written = Written::new(&own);
+        let recorded = &written;
+        self.for_followers(user, |keys| {
+            recorded.record(&keys);
+            async move { self.feeds.add(&keys, entry).await }
+        })
+        .await?;
+        Ok(written.into_keys())
     }
 
     /// An undone repost leaves the feeds it was pushed to; where the post came another way, it
@@ -270,13 +327,29 @@ impl FanoutConsumer {
     /// then their node and edges, the other ends' counters and cached lists following. Entries
     /// beyond the cap whose posts are gone are never shown (a page drops posts it cannot
     /// hydrate) and are trimmed away as feeds grow. Done again on redelivery, it finds nothing.
-    async fn user_deleted(&self, user: UserId) -> anyhow::Result<()> {
+    async fn user_deleted(
+        &self,
+        user: UserId,
+        posts: &[PostId],
+        reposts: &[ErasedRepost],
+    ) -> anyhow::Result<()> {
         let own = FeedKey::user(user);
-        let entries = self.feeds.page(own, None, self.settings.cap).await?;
-        let (originals, reposts): (Vec<FeedEntry>, Vec<FeedEntry>) =
-            entries.into_iter().partition(|entry| entry.via.is_none());
-        let posts: Vec<PostId> = originals.iter().map(|entry| entry.post).collect();
-        let (posts, reposts) = (&posts, &reposts);
+        // What the event names (read from the store before the erasure) and what the cache
+        // holds (a post that reached it after that read): the two together.
+        let mut posts = posts.to_vec();
+        let mut shared: Vec<FeedEntry> = reposts
+            .iter()
+            .map(|repost| FeedEntry::repost(repost.entry, repost.post_id, user))
+            .collect();
+        for entry in self.feeds.page(own, None, self.settings.cap).await? {
+            match entry.via {
+                None => posts.push(entry.post),
+                Some(_) => shared.push(entry),
+            }
+        }
+        posts.sort_unstable();
+        posts.dedup();
+        let (posts, reposts) = (&posts, &shared);
         self.for_followers(user, |keys| async move {
             self.feeds.remove(&keys, posts).await?;
             self.feeds.remove_entries(&keys, reposts).await
@@ -370,7 +443,11 @@ impl Consumer for FanoutConsumer {
                 follower_id,
                 followee_id,
             } => self.unfollowed(follower_id, followee_id).await,
-            EventPayload::UserDeleted { user_id } => self.user_deleted(user_id).await,
+            EventPayload::UserDeleted {
+                user_id,
+                ref posts,
+                ref reposts,
+            } => self.user_deleted(user_id, posts, reposts).await,
             EventPayload::UserBlocked {
                 blocker_id,
                 blocked_id,

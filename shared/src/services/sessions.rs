@@ -169,7 +169,10 @@ pub async fn change_password(
 #[tracing::instrument(skip_all, fields(user_id = %me))]
 pub async fn delete_account(ctx: &Context, me: UserId, password: &str) -> ServiceResult<()> {
     confirm_password(ctx, me, password).await?;
-    let event = Event::new(EventPayload::UserDeleted { user_id: me });
+    // What the user's feed holds is read first: the fan-out of a post written just before may
+    // not have reached the cache, and the erased posts cannot be read afterwards.
+    let entries = ctx.posts()?.user_feed(me, None, ctx.feed.cap).await?;
+    let event = Event::new(EventPayload::user_deleted(me, &entries));
     if !ctx
         .users()?
         .delete_user(me, &event, Timestamp::now())

@@ -4,6 +4,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use rookery::domain::{Event, EventPayload, UserId};
+use rookery::ports::EventPublisher as _;
 use rookery_test_support::{Backend, TestApp, eventually, service_url};
 
 /// Logs in and returns the whole answer (access and refresh tokens).
@@ -418,6 +420,95 @@ async fn erasure(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()>
     assert_eq!(fresh.ok(200)?["posts_count"], 0);
     assert_eq!(fresh.body["followers_count"], 0);
     Ok(())
+}
+
+/// A `post.created` that reaches the fan-out only after its author was erased (a slow queue, a
+/// redelivery) writes nothing: the post cache still holds the post for a day, but the fan-out
+/// asks the store.
+#[tokio::test]
+async fn a_post_event_late_for_an_erased_author_writes_no_feed() -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(Backend::RealServices, &[]).await?;
+    let ann = app.user("ann").await?;
+    let ann_id: UserId = app.get("/me", Some(&ann)).await?.str("id")?.parse()?;
+    let post = app.post(&ann, "soon gone").await?;
+    eventually("ann's feed holds her post", || app.home_has(&ann, &post)).await?;
+    app.send(
+        Method::DELETE,
+        "/me",
+        Some(&ann),
+        Some(json!({"password": "correct horse"})),
+    )
+    .await?
+    .ok(204)?;
+    let client = redis::Client::open(service_url("TEST_REDIS_URL"))?;
+    let redis = client.get_multiplexed_async_connection().await?;
+    let pattern = format!("feed:{{*:{ann_id}}}*");
+    let ann_keys = || async {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
+            .query_async(&mut redis.clone())
+            .await?;
+        anyhow::Ok(keys)
+    };
+    eventually("the erasure cleans ann's feeds", || async {
+        Ok(ann_keys().await?.is_empty())
+    })
+    .await?;
+
+    let late = Event::new(EventPayload::PostCreated {
+        post_id: post.parse()?,
+        author_id: ann_id,
+        in_reply_to: None,
+        reply_to_author: None,
+        mentions: Vec::new(),
+    });
+    app.embedded.dispatcher.publish(&late).await?;
+    let left = ann_keys().await?;
+    anyhow::ensure!(left.is_empty(), "the late event wrote {left:?}");
+    Ok(())
+}
+
+/// The erasure takes the user's posts out of followers' feeds even when the user's own feed
+/// is no longer cached (expired, or flushed with Redis): `user.deleted` names them.
+#[tokio::test]
+async fn an_erasure_reaches_followers_without_the_users_cached_feed() -> anyhow::Result<()> {
+    let app = TestApp::spawn_on(Backend::RealServices, &[]).await?;
+    let ann = app.user("ann").await?;
+    let bob = app.user("bob").await?;
+    let ann_id = app.get("/me", Some(&ann)).await?.str("id")?;
+    let bob_id = app.get("/me", Some(&bob)).await?.str("id")?;
+    app.follow(&bob, "ann").await?.ok(204)?;
+    let post = app.post(&ann, "in bob's feed").await?;
+    let client = redis::Client::open(service_url("TEST_REDIS_URL"))?;
+    let redis = client.get_multiplexed_async_connection().await?;
+    let bobs_home = format!("feed:{{home:{bob_id}}}");
+    let in_bobs_home = || async {
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(&bobs_home)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut redis.clone())
+            .await?;
+        anyhow::Ok(members.iter().any(|member| member.contains(&post)))
+    };
+    eventually("the post reaches bob's cached feed", in_bobs_home).await?;
+    redis::cmd("DEL")
+        .arg(format!("feed:{{user:{ann_id}}}"))
+        .exec_async(&mut redis.clone())
+        .await?;
+
+    app.send(
+        Method::DELETE,
+        "/me",
+        Some(&ann),
+        Some(json!({"password": "correct horse"})),
+    )
+    .await?
+    .ok(204)?;
+    eventually("the post leaves bob's cached feed", || async {
+        Ok(!in_bobs_home().await?)
+    })
+    .await
 }
 
 /// Posts are read through the Redis post cache there: a new display name still shows at once.

@@ -385,7 +385,7 @@ async fn erasure_leaves_nothing(
         outbox.mark_sent(entry.event.id).await?;
     }
 
-    let deleted = Event::new(EventPayload::UserDeleted { user_id: ann.id });
+    let deleted = Event::new(EventPayload::user_deleted(ann.id, &[]));
     ensure!(
         users
             .delete_user(ann.id, &deleted, Timestamp::now())
@@ -441,7 +441,7 @@ async fn erasure_leaves_nothing(
         !users
             .delete_user(
                 ann.id,
-                &Event::new(EventPayload::UserDeleted { user_id: ann.id }),
+                &Event::new(EventPayload::user_deleted(ann.id, &[])),
                 Timestamp::now()
             )
             .await?,

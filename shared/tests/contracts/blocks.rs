@@ -342,7 +342,7 @@ async fn an_erased_user_leaves_no_restriction(
     blocks
         .restrict(Restriction::Mute, bob.id, cat.id, at(2), None)
         .await?;
-    let deleted = Event::new(EventPayload::UserDeleted { user_id: bob.id });
+    let deleted = Event::new(EventPayload::user_deleted(bob.id, &[]));
     ensure!(
         users
             .delete_user(bob.id, &deleted, Timestamp::now())
