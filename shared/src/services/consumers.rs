@@ -140,26 +140,30 @@ impl FanoutConsumer {
         Ok(counts.followers >= self.settings.celebrity_threshold)
     }
 
-    /// Calls `apply` with the home-feed keys of every follower of `author`, chunk by chunk.
+    /// Calls `apply` with the home-feed keys of every follower of `author`, chunk by chunk; the
+    /// next chunk is read while `apply` writes the last one (issue 17: the reads were a fifth
+    /// of a fan-out's time).
     async fn for_followers<'a, F, Fut>(&'a self, author: UserId, apply: F) -> anyhow::Result<u64>
     where
         F: Fn(Vec<FeedKey>) -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<()>> + 'a,
     {
-        let mut after = None;
+        let mut chunk = self.graph.follower_ids(author, None, FANOUT_CHUNK).await?;
         let mut reached = 0u64;
         loop {
-            let chunk = self.graph.follower_ids(author, after, FANOUT_CHUNK).await?;
             let Some(last) = chunk.last().copied() else {
                 return Ok(reached);
             };
             reached += chunk.len() as u64;
             let full = chunk.len() == FANOUT_CHUNK;
-            apply(chunk.into_iter().map(FeedKey::home).collect()).await?;
+            let keys = chunk.into_iter().map(FeedKey::home).collect();
             if !full {
+                apply(keys).await?;
                 return Ok(reached);
             }
-            after = Some(last);
+            let next = self.graph.follower_ids(author, Some(last), FANOUT_CHUNK);
+            let ((), following) = tokio::try_join!(apply(keys), next)?;
+            chunk = following;
         }
     }
 

@@ -21,6 +21,10 @@
 //! shows a post once per page. Trimming leaves the hash entries of trimmed reposts behind; they
 //! expire with the feed.
 //!
+//! Trimming: a push of one post trims the feed to the cap only one time in [`TRIM_EVERY`] per
+//! feed (chosen by a hash of feed and post), and every read trims first. So readers never see
+//! more than the cap, and a feed holds a few entries more between trims (about `TRIM_EVERY`).
+//!
 //! Expiry: `fill` and `page` (activity) set the TTL of the feed and its marker; `add` sets it on
 //! the feed only when it has none (`EXPIRE .. NX`, Redis 7), so a feed that only receives pushes
 //! still expires, and pushes do not keep an unread feed alive. An expired feed is rebuilt from
@@ -283,7 +287,13 @@ impl RedisFeeds {
         if check_ready {
             first.cmd("EXISTS").arg(&ready);
         }
+        // Pushes trim one time in `TRIM_EVERY`: the read trims what they left over the cap.
         first
+            .cmd("ZREMRANGEBYRANK")
+            .arg(&feed)
+            .arg(0)
+            .arg(trim_stop(self.cap))
+            .ignore()
             .add_command(Self::range_cmd(&feed, before, count))
             .cmd("EXPIRE")
             .arg(&feed)
@@ -321,6 +331,19 @@ impl RedisFeeds {
                 .context("redis ZRANGE (feed page, past ties)")?;
         }
     }
+}
+
+/// One push in this many to a feed also trims it to the cap; reads trim first, so no reader
+/// sees more than the cap.
+pub const TRIM_EVERY: u64 = 8;
+
+/// Whether pushing `post` to `key` is the one in [`TRIM_EVERY`] that trims: a hash of both,
+/// so that every feed is trimmed about that often whoever posts, and a redelivered event
+/// chooses the same. (UUIDv7's last 62 bits are random.)
+fn trims_on(key: FeedKey, post: PostId) -> bool {
+    let (_, user) = key.user.as_uuid().as_u64_pair();
+    let (_, post) = post.as_uuid().as_u64_pair();
+    (user ^ post.rotate_left(32)).wrapping_mul(0x9E37_79B9_7F4A_7C15) % TRIM_EVERY == 0
 }
 
 /// `ZADD` arguments, computed once per call: (score, member).
@@ -392,28 +415,25 @@ impl FeedCache for RedisFeeds {
         }
         let (entries, stop, ttl) = (scored(&posts), trim_stop(self.cap), self.ttl_secs());
         // One round trip for the whole chunk of keys; not a transaction (keys span slots).
-        // Three plain commands per feed rather than one Lua call per feed (issue 7): on Redis
-        // 7.0 an EVALSHA or FCALL costs the server about 3 µs on top of the commands it runs,
-        // while a pipelined command costs about 0.6 µs on top of its work, so the script was
-        // 10-30% slower. One script call over all the keys of a chunk is faster (about 1.5x)
-        // but names keys of many slots, which Redis Cluster refuses.
+        // Plain commands per feed rather than one Lua call per feed (issue 7): on Redis 7.0 an
+        // EVALSHA or FCALL costs the server about 3 µs on top of the commands it runs, while a
+        // pipelined command costs about 0.6 µs on top of its work, so the script was 10-30%
+        // slower. One script call over all the keys of a chunk is faster (about 1.5x) but names
+        // keys of many slots, which Redis Cluster refuses. Trimming rides on one push in
+        // `TRIM_EVERY` (issue 17); the expiry on every push, so that no feed lives forever.
+        let batch = posts.len() > 1;
         let mut pipe = redis::pipe();
         for key in keys {
             let feed = feed_key(*key);
-            pipe.cmd("ZADD")
-                .arg(&feed)
-                .arg(&entries)
-                .ignore()
-                .cmd("ZREMRANGEBYRANK")
-                .arg(&feed)
-                .arg(0)
-                .arg(stop)
-                .ignore()
-                .cmd("EXPIRE")
-                .arg(&feed)
-                .arg(ttl)
-                .arg("NX")
-                .ignore();
+            pipe.cmd("ZADD").arg(&feed).arg(&entries).ignore();
+            if batch || trims_on(*key, posts[0].post) {
+                pipe.cmd("ZREMRANGEBYRANK")
+                    .arg(&feed)
+                    .arg(0)
+                    .arg(stop)
+                    .ignore();
+            }
+            pipe.cmd("EXPIRE").arg(&feed).arg(ttl).arg("NX").ignore();
         }
         let mut redis = self.redis.clone();
         pipe.exec_async(&mut redis)
@@ -606,5 +626,23 @@ mod tests {
         let key = EntryKey::from(v7(1_700_000_009_000, 1));
         let repost = FeedEntry::repost(key, id, UserId::new());
         assert_eq!(scored(&[repost])[0].0, 1_700_000_009_000);
+    }
+
+    #[test]
+    fn redis_one_push_in_trim_every_trims_each_feed_and_chooses_again_alike() {
+        let feed = FeedKey::home(UserId::new());
+        let posts: Vec<PostId> = (0..8_000).map(|_| PostId::new()).collect();
+        let trimming = posts.iter().filter(|post| trims_on(feed, **post)).count();
+        // 1,000 expected; the bounds are many standard deviations (about 30) away.
+        assert!((700..1_300).contains(&trimming), "{trimming} of 8000");
+        assert!(
+            posts
+                .iter()
+                .all(|post| trims_on(feed, *post) == trims_on(feed, *post))
+        );
+        let feeds: Vec<FeedKey> = (0..8_000).map(|_| FeedKey::home(UserId::new())).collect();
+        let post = PostId::new();
+        let trimmed = feeds.iter().filter(|feed| trims_on(**feed, post)).count();
+        assert!((700..1_300).contains(&trimmed), "{trimmed} of 8000 feeds");
     }
 }
