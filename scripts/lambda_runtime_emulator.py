@@ -7,7 +7,7 @@ The emulator is an HTTP server on 127.0.0.1 that hands one queued event to
 time each call arrived. The benchmark spawns each function binary against it and measures
 spawn -> first `/next` (init done) and spawn -> answer, plus VmRSS after the answer.
 
-  lambda_runtime_emulator.py --bin-dir target/release --out target/bench --runs 10
+  lambda_runtime_emulator.py --bin-dir target/functions --out target/bench --runs 10
   lambda_runtime_emulator.py --self-test      # the emulator and the harness against fake clients
 
 Standard library only. scripts/bench-startup builds the binaries and runs the first form.
@@ -523,7 +523,7 @@ def markdown(report: dict) -> str:
         f"- Date: {report['date']}; commit {report['commit']}",
         f"- Machine: nproc {m['nproc']}, {m['cpu']}, {m['kernel']}; {m['rustc']};"
         f" load average at the start {' '.join(m['loadavg'])}",
-        f"- Binaries: `{report['bin_dir']}` (release profile, host target; `sam build` makes arm64 ones)",
+        f"- Binaries: `{report['bin_dir']}` (`functions` profile, host target; `sam build` makes arm64 ones)",
         f"- {report['runs']} runs per function and data dir, round-robin over the functions. Each run spawns the"
         " binary against a fresh local Runtime API (scripts/lambda_runtime_emulator.py) holding one event;"
         " *first answer* is spawn to the arrival of its `/response`, *init* spawn to its first `GET /next`,"
@@ -721,7 +721,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--self-test", action="store_true", help="check the emulator and the harness, then exit")
     parser.add_argument("--runs", type=int, default=10, help="runs per function and data dir (default 10)")
-    parser.add_argument("--bin-dir", default="target/release", help="where the function binaries are")
+    parser.add_argument("--bin-dir", default="target/functions", help="where the function binaries are")
     parser.add_argument("--out", default="target/bench", help="for startup.md, startup.json and startup-logs/")
     parser.add_argument("--root", default=str(here.parent), help="the repository (template.yaml, events/)")
     parser.add_argument("--modes", default="cold,warm", help="data dirs to measure: cold, warm or both")

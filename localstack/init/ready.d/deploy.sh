@@ -238,7 +238,7 @@ deploy_function() {
   local name=$1 trigger=$2 memory=$3 timeout=$4
   local zip=$lambda_dir/$name/bootstrap.zip env=$work/env-$name.json arch
   [[ -f $zip ]] || fail "$zip is missing: build the zips first," \
-    "cargo lambda build --release --x86-64 --output-format zip (or --arm64 on an arm64 host)"
+    "cargo lambda build --profile functions --x86-64 --output-format zip (or --arm64 on an arm64 host)"
   arch=$(helper architecture "$zip")
   helper environment "$secrets_prefix" "$trigger" "$name" >"$env"
   if awslocal lambda get-function --function-name "$name" >/dev/null 2>&1; then
