@@ -205,6 +205,42 @@ async fn pages_split_posts_of_one_millisecond_exactly() -> anyhow::Result<()> {
     del(&mut redis, &[name, RedisFeeds::ready_key(key)]).await
 }
 
+/// One-post pushes trim the feed only now and then (issue 17): the set may hold more than the
+/// cap for a while, but no page shows more, and a page past the first trims it.
+#[tokio::test]
+async fn pushes_trim_now_and_then_and_no_page_goes_past_the_cap() -> anyhow::Result<()> {
+    let (feeds, mut redis) = feeds(6).await?;
+    let key = FeedKey::home(UserId::new());
+    let name = RedisFeeds::feed_key(key);
+    let mut pushed = Vec::new();
+    for n in 0..100u8 {
+        let post = post_at(1_700_000_000_000 + u64::from(n), [n; 10]);
+        feeds.add(&[key], &originals(&[post])).await?;
+        pushed.push(post);
+    }
+    // About one push in eight trims: none of a hundred doing it has odds of 1 in 600,000.
+    let held: usize = redis::cmd("ZCARD")
+        .arg(&name)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(held < 100, "100 pushes were never trimmed");
+    let newest: Vec<PostId> = pushed.iter().rev().take(6).copied().collect();
+    let first = ids(feeds.page(key, at(None), 100).await?);
+    check_eq(first, newest.clone(), "a first page stops at the cap")?;
+    let last = newest.last().copied().context("six newest")?;
+    let rest = ids(feeds.page(key, at(Some(last)), 100).await?);
+    check_eq(rest, Vec::new(), "nothing past the cap")?;
+    let held: usize = redis::cmd("ZCARD")
+        .arg(&name)
+        .query_async(&mut redis)
+        .await?;
+    ensure!(
+        held == 6,
+        "a page past the first trims the feed to the cap, left {held}"
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn feeds_and_markers_expire() -> anyhow::Result<()> {
     let (feeds, mut redis) = feeds(6).await?;

@@ -22,8 +22,9 @@
 //! expire with the feed.
 //!
 //! Trimming: a push of one post trims the feed to the cap only one time in [`TRIM_EVERY`] per
-//! feed (chosen by a hash of feed and post), and every read trims first. So readers never see
-//! more than the cap, and a feed holds a few entries more between trims (about `TRIM_EVERY`).
+//! feed (chosen by a hash of feed and post), so a feed holds a few entries more between trims
+//! (about `TRIM_EVERY`). Readers never see them: a first page stops at the cap, and a page
+//! after a cursor trims first.
 //!
 //! Expiry: `fill` and `page` (activity) set the TTL of the feed and its marker; `add` sets it on
 //! the feed only when it has none (`EXPIRE .. NX`, Redis 7), so a feed that only receives pushes
@@ -273,6 +274,13 @@ impl RedisFeeds {
             return Ok(ready.then(Vec::new));
         }
         let (feed, ready, ttl) = (feed_key(key), ready_key(key), self.ttl_secs());
+        // Pushes trim one time in `TRIM_EVERY`, so a feed may hold a few entries over the cap:
+        // a first page stops at the cap, and a later one (rare, and the only one that can
+        // reach past it) trims the feed first.
+        let limit = match before {
+            None => limit.min(self.cap),
+            Some(_) => limit,
+        };
         // Entries of `before`'s millisecond that are not strictly older come first and are
         // dropped, so fetch a few more than `limit`; fetch again, twice as many, from the start,
         // when ties ate into the page. Each fetch is one command, hence one consistent view.
@@ -287,13 +295,15 @@ impl RedisFeeds {
         if check_ready {
             first.cmd("EXISTS").arg(&ready);
         }
-        // Pushes trim one time in `TRIM_EVERY`: the read trims what they left over the cap.
+        if before.is_some() {
+            first
+                .cmd("ZREMRANGEBYRANK")
+                .arg(&feed)
+                .arg(0)
+                .arg(trim_stop(self.cap))
+                .ignore();
+        }
         first
-            .cmd("ZREMRANGEBYRANK")
-            .arg(&feed)
-            .arg(0)
-            .arg(trim_stop(self.cap))
-            .ignore()
             .add_command(Self::range_cmd(&feed, before, count))
             .cmd("EXPIRE")
             .arg(&feed)
@@ -333,8 +343,7 @@ impl RedisFeeds {
     }
 }
 
-/// One push in this many to a feed also trims it to the cap; reads trim first, so no reader
-/// sees more than the cap.
+/// One push in this many to a feed also trims it to the cap; reads never go past the cap.
 pub const TRIM_EVERY: u64 = 8;
 
 /// Whether pushing `post` to `key` is the one in [`TRIM_EVERY`] that trims: a hash of both,
