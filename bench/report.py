@@ -315,26 +315,27 @@ def startup(r: Report, data: dict | None) -> None:
             f" | {warm.get('p90_ms', math.nan):.1f} | {'-' if rss is None else f'{rss / 1024:.1f}'} |"
         )
         for summary in (cold, warm):
-            if summary and (summary.get("median_ms", math.inf) >= 30 or summary.get("answered") != summary.get("runs")):
+            if summary and (summary.get("median_ms", math.inf) > 15 or summary.get("answered") != summary.get("runs")):
                 slow.append(name)
-        if f["bytes"] >= 10_000_000:
+        if f["bytes"] > 8_000_000:
             big.append(name)
     worst = max(
         (s.get("median_ms", math.inf) for f in fns.values() for s in (m["summary"] for m in f["modes"].values())),
         default=math.nan,
     )
     largest = max(f["bytes"] for f in fns.values())
-    r.target("start to first answered invocation (slowest median)", f"{worst:.1f} ms", "< 30 ms", not slow)
-    r.target("largest function binary", f"{largest / 1e6:.2f} MB", "< 10 MB", not big)
+    # Issue 17's limits: lambda-perf's Rust init figure is 14-16 ms.
+    r.target("start to first answered invocation (slowest median)", f"{worst:.1f} ms", "<= 15 ms", not slow)
+    r.target("largest function binary", f"{largest / 1e6:.2f} MB", "<= 8 MB", not big)
     names = list(fns)
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.8))
     a.barh(names, [fns[n]["bytes"] / 1e6 for n in names])
-    a.axvline(10, color="red", linestyle=":")
+    a.axvline(8, color="red", linestyle=":")
     a.set(xlabel="binary size (MB)")
     for mode, marker in (("cold", "o"), ("warm", "s")):
         b.scatter([fns[n]["modes"].get(mode, {}).get("summary", {}).get("median_ms", math.nan) for n in names],
                   names, marker=marker, label=mode)
-    b.axvline(30, color="red", linestyle=":")
+    b.axvline(15, color="red", linestyle=":")
     b.set(xlabel="start to first answer, median (ms)")
     b.set_xlim(left=0)
     b.legend()
@@ -380,10 +381,11 @@ def main() -> None:
     head = [
         "# Rookery benchmarks",
         "",
-        f"- Command: `{args.command}` (the measurements took {args.seconds} s, after the release build)",
+        f"- Command: `{args.command}` (the measurements took {args.seconds} s, after the build)",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}",
-        f"- Machine: {args.machine}. The load generators run on the same cores as the server, for "
-        "Rookery and for its baseline alike: compare ratios, not absolute figures, across machines.",
+        f"- Machine: {args.machine}. Section 2 pins each server to one core and its load generator "
+        "to another; elsewhere the load generators share the cores with the server. Either way "
+        "Rookery and its baseline run alike: compare ratios, not absolute figures, across machines.",
         "",
         "## Targets",
         "",
