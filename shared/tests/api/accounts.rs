@@ -422,6 +422,17 @@ async fn erasure(backend: Backend, extra: &[(&str, &str)]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `DELETE /me` with the right password.
+async fn erase(app: &TestApp, token: &str) -> anyhow::Result<rookery_test_support::Reply> {
+    app.send(
+        Method::DELETE,
+        "/me",
+        Some(token),
+        Some(json!({"password": "correct horse"})),
+    )
+    .await
+}
+
 /// A `post.created` that reaches the fan-out only after its author was erased (a slow queue, a
 /// redelivery) writes nothing: the post cache still holds the post for a day, but the fan-out
 /// asks the store.
@@ -432,14 +443,7 @@ async fn a_post_event_late_for_an_erased_author_writes_no_feed() -> anyhow::Resu
     let ann_id: UserId = app.get("/me", Some(&ann)).await?.str("id")?.parse()?;
     let post = app.post(&ann, "soon gone").await?;
     eventually("ann's feed holds her post", || app.home_has(&ann, &post)).await?;
-    app.send(
-        Method::DELETE,
-        "/me",
-        Some(&ann),
-        Some(json!({"password": "correct horse"})),
-    )
-    .await?
-    .ok(204)?;
+    erase(&app, &ann).await?.ok(204)?;
     let client = redis::Client::open(service_url("TEST_REDIS_URL"))?;
     let redis = client.get_multiplexed_async_connection().await?;
     let pattern = format!("feed:{{*:{ann_id}}}*");
@@ -497,14 +501,7 @@ async fn an_erasure_reaches_followers_without_the_users_cached_feed() -> anyhow:
         .exec_async(&mut redis.clone())
         .await?;
 
-    app.send(
-        Method::DELETE,
-        "/me",
-        Some(&ann),
-        Some(json!({"password": "correct horse"})),
-    )
-    .await?
-    .ok(204)?;
+    erase(&app, &ann).await?.ok(204)?;
     eventually("the post leaves bob's cached feed", || async {
         Ok(!in_bobs_home().await?)
     })
