@@ -296,13 +296,15 @@ def startup(r: Report, data: dict | None) -> None:
     fns = data["functions"]
     r.add(
         "",
-        f"Release binaries for the host ({data['bin_dir']}), {data['runs']} runs per function and "
+        f"`functions`-profile binaries for the host. Sizes are those shipped ({data.get('ship_dir', data['bin_dir'])}: "
+        "`cargo lambda build`'s features, SQL Server alone); start-up is measured on the same profile "
+        f"with SQLite as well ({data['bin_dir']}), as no SQL Server runs here. {data['runs']} runs per function and "
         "data dir, each spawned against a local Lambda Runtime API emulator "
         "(`scripts/lambda_runtime_emulator.py`) holding one event from `events/`; *first answer* is "
         "spawn to its `/response`. Cold: an empty data dir (SQLite created and migrated). Warm: a "
         "seeded one. RSS right after the answer. Full table: `startup.md` beside this report.",
         "",
-        "| function | size (MB) | cold: first answer median (ms) | warm: median (ms) | warm p90 (ms) | RSS (MiB) |",
+        "| function | shipped size (MB) | cold: first answer median (ms) | warm: median (ms) | warm p90 (ms) | RSS (MiB) |",
         "|---|--:|--:|--:|--:|--:|",
     )
     slow, big = [], []

@@ -46,8 +46,8 @@ JWT_PRIVATE_KEY = (
 JWT_PUBLIC_KEYS = json.dumps({"keys": [{
     "kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
     "kid": "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k", "alg": "EdDSA", "use": "sig"}]})
-TARGET_MS = 30.0
-TARGET_BYTES = 10_000_000  # "under 10 MB", read strictly as 10^7 bytes
+TARGET_MS = 15.0  # issue 17: start to first answered invocation at most 15 ms
+TARGET_BYTES = 8_000_000  # issues 12 and 17: "at most 8 MB", read strictly as 8 * 10^6 bytes
 MIB = 1024 * 1024
 
 
@@ -484,9 +484,9 @@ def ms(value: float | None) -> str:
 
 def table(functions: dict, mode: str) -> list[str]:
     lines = [
-        "| function | event | answer | size (bytes) | size (MiB) | first answer: median | p90 | min (ms)"
-        " | init median (ms) | RSS median (MiB) | < 30 ms | < 10 MB |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|",
+        "| function | event | answer | shipped size (bytes) | shipped (MiB) | measured (MiB) | first answer: median | p90 | min (ms)"
+        f" | init median (ms) | RSS median (MiB) | <= {TARGET_MS:g} ms | <= 8 MB |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|:-:|:-:|",
     ]
     for name, f in functions.items():
         s = f["modes"].get(mode, {}).get("summary", {"runs": 0, "answered": 0, "answers": []})
@@ -494,11 +494,12 @@ def table(functions: dict, mode: str) -> list[str]:
         answers = ", ".join(f"`{a}`" for a in s["answers"]) or "-"
         if s["answered"] < s["runs"]:
             answers = f"**{answered} answered**: {answers}"
-        fast = s.get("median_ms", math.inf) < TARGET_MS and s["answered"] == s["runs"]
-        small = "yes" if f["bytes"] < TARGET_BYTES else "**no**"
+        fast = s.get("median_ms", math.inf) <= TARGET_MS and s["answered"] == s["runs"]
+        small = "yes" if f["bytes"] <= TARGET_BYTES else "**no**"
         rss = s.get("rss_median_kib")
         lines.append(
             f"| `{name}` | {f['event']} | {answers} | {f['bytes']:,} | {f['bytes'] / MIB:.2f}"
+            f" | {f['measured_bytes'] / MIB:.2f}"
             f" | {ms(s.get('median_ms'))} | {ms(s.get('p90_ms'))} | {ms(s.get('min_ms'))}"
             f" | {ms(s.get('init_median_ms'))} | {ms(rss / 1024 if rss else None)}"
             f" | {'yes' if fast else '**no**'} | {small} |"
@@ -523,15 +524,19 @@ def markdown(report: dict) -> str:
         f"- Date: {report['date']}; commit {report['commit']}",
         f"- Machine: nproc {m['nproc']}, {m['cpu']}, {m['kernel']}; {m['rustc']};"
         f" load average at the start {' '.join(m['loadavg'])}",
-        f"- Binaries: `{report['bin_dir']}` (`functions` profile, host target; `sam build` makes arm64 ones)",
+        f"- Binaries: start-up measured on `{report['bin_dir']}`; sizes (*shipped*) of `{report['ship_dir']}`."
+        " Both are the `functions` profile for the host target (`sam build` makes arm64 ones). The shipped"
+        " ones have `cargo lambda build`'s features (SQL Server alone, Cargo.toml's"
+        " [package.metadata.lambda.build]); the measured ones add SQLite (*measured* size), because no"
+        " SQL Server runs here and every function but the authorizer needs a store to start.",
         f"- {report['runs']} runs per function and data dir, round-robin over the functions. Each run spawns the"
         " binary against a fresh local Runtime API (scripts/lambda_runtime_emulator.py) holding one event;"
         " *first answer* is spawn to the arrival of its `/response`, *init* spawn to its first `GET /next`,"
         " RSS is VmRSS right after the answer. p90 is nearest-rank. Environment: only the Lambda variables,"
         " JWT_PUBLIC_KEYS (JWT_PRIVATE_KEY for login and account), ROOKERY_DATA_DIR, BCRYPT_COST=4 and RUST_LOG=info: no REDIS_URL, RABBITMQ_URL (but for the relay) or"
         " SMTP_URL, so the embedded adapters (SQLite, memory feeds, mail to a folder; events wait in the outbox).",
-        f"- Targets of the benchmark issue: first answer under {TARGET_MS:g} ms (judged on the median, every run"
-        " answered), binary under 10 MB (read as 10,000,000 bytes).",
+        f"- Targets (issues 12 and 17): first answer at most {TARGET_MS:g} ms (judged on the median, every run"
+        " answered), shipped binary at most 8 MB (read as 8,000,000 bytes).",
     ]
     for mode in report["modes"]:
         lines += ["", f"## {mode.capitalize()} data dir", "", MODES[mode], ""]
@@ -552,6 +557,7 @@ def bench(args: argparse.Namespace) -> int:
         "commit": revision(root),
         "machine": machine(),
         "bin_dir": args.bin_dir,
+        "ship_dir": args.ship_dir or args.bin_dir,
         "runs": args.runs,
         "modes": args.modes.split(","),
         "targets": {"first_answer_ms": TARGET_MS, "binary_bytes": TARGET_BYTES},
@@ -559,9 +565,11 @@ def bench(args: argparse.Namespace) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="rookery-startup-") as scratch:
         b = Bench(root, Path(args.bin_dir).resolve(), out, args.timeout, Path(scratch))
-        missing = [n for n in names if n not in FIXTURES or not (b.bin_dir / n).is_file()]
+        ship_dir = Path(args.ship_dir or args.bin_dir)
+        missing = [n for n in names if n not in FIXTURES or not (b.bin_dir / n).is_file()
+                   or not (ship_dir / n).is_file()]
         for name in missing:
-            b.notes.append(f"`{name}`: no binary in {args.bin_dir} or no event configured; not measured")
+            b.notes.append(f"`{name}`: no binary in {args.bin_dir} or {ship_dir}, or no event configured; not measured")
         names = [n for n in names if n not in missing]
         seed = b.seed() if "warm" in report["modes"] else None
         results = {
@@ -569,7 +577,7 @@ def bench(args: argparse.Namespace) -> int:
             for mode in report["modes"]
         }
     for name in names:
-        report["functions"][name] = function_report(b, name, results)
+        report["functions"][name] = function_report(b, name, results, ship_dir)
     report["notes"] = b.notes + failure_notes(results)
     text = markdown(report)
     out.mkdir(parents=True, exist_ok=True)
@@ -580,13 +588,15 @@ def bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def function_report(b: Bench, name: str, results: dict[str, dict[str, list[Run]]]) -> dict:
+def function_report(b: Bench, name: str, results: dict[str, dict[str, list[Run]]], ship_dir: Path) -> dict:
     fixture = FIXTURES[name]
     event = f"`{fixture.path}`" + (f" ({', '.join(fixture.queues)})" if fixture.queues else "")
     runs = {mode: per_name[name] for mode, per_name in results.items()}
     return {
         "binary": str(b.bin_dir / name),
-        "bytes": (b.bin_dir / name).stat().st_size,
+        "measured_bytes": (b.bin_dir / name).stat().st_size,
+        "shipped_binary": str(ship_dir / name),
+        "bytes": (ship_dir / name).stat().st_size,
         "event": event,
         "modes": {
             mode: {"summary": summarize(rs), "runs": [without_body(r) for r in rs]}
@@ -722,6 +732,7 @@ def main() -> int:
     parser.add_argument("--self-test", action="store_true", help="check the emulator and the harness, then exit")
     parser.add_argument("--runs", type=int, default=10, help="runs per function and data dir (default 10)")
     parser.add_argument("--bin-dir", default="target/functions", help="where the function binaries are")
+    parser.add_argument("--ship-dir", default="", help="the binaries as shipped, whose sizes are reported (default --bin-dir)")
     parser.add_argument("--out", default="target/bench", help="for startup.md, startup.json and startup-logs/")
     parser.add_argument("--root", default=str(here.parent), help="the repository (template.yaml, events/)")
     parser.add_argument("--modes", default="cold,warm", help="data dirs to measure: cold, warm or both")

@@ -23,10 +23,12 @@ use crate::adapters::cypher::Neo4jGraph;
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::memory_feed::MemoryFeeds;
 use crate::adapters::memory_limiter::MemoryLimiter;
+#[cfg(feature = "mssql")]
 use crate::adapters::mssql::Mssql;
 use crate::adapters::rabbitmq::{RabbitPublisher, Topology};
 use crate::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, connect_manager};
 use crate::adapters::smtp_mailer::SmtpMailer;
+#[cfg(feature = "sqlite")]
 use crate::adapters::sqlite::Sqlite;
 use crate::config::{Config, GraphBackend};
 use crate::http::Probe;
@@ -118,6 +120,7 @@ impl Broker {
 pub struct Wiring<'a> {
     config: &'a Config,
     probes: Vec<Probe>,
+    #[cfg(feature = "sqlite")]
     sqlite: Option<Arc<Sqlite>>,
     sql: Option<SqlStores>,
     graph: Option<Arc<dyn SocialGraph>>,
@@ -138,6 +141,7 @@ impl<'a> Wiring<'a> {
         Ok(Self {
             config,
             probes: Vec::new(),
+            #[cfg(feature = "sqlite")]
             sqlite: None,
             sql: None,
             graph: None,
@@ -165,6 +169,8 @@ impl<'a> Wiring<'a> {
         }
     }
 
+    /// The SQLite file of the data folder, opened once for the stores and the graph.
+    #[cfg(feature = "sqlite")]
     async fn sqlite(&mut self) -> anyhow::Result<Arc<Sqlite>> {
         if let Some(db) = &self.sqlite {
             return Ok(db.clone());
@@ -172,6 +178,48 @@ impl<'a> Wiring<'a> {
         let db = Arc::new(Sqlite::open(&self.config.data_dir.join("rookery.db")).await?);
         self.sqlite = Some(db.clone());
         Ok(db)
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn embedded_sql(&mut self) -> anyhow::Result<SqlStores> {
+        let db = self.sqlite().await?;
+        self.probes
+            .push(probe("database", db.clone(), |db| async move {
+                db.ping().await
+            }));
+        Ok(SqlStores::from(db))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn embedded_sql(&mut self) -> anyhow::Result<SqlStores> {
+        Err(without("DATABASE_URL"))
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn embedded_graph(&mut self) -> anyhow::Result<Arc<dyn SocialGraph>> {
+        Ok(self.sqlite().await?)
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn embedded_graph(&mut self) -> anyhow::Result<Arc<dyn SocialGraph>> {
+        Err(without("NEO4J_URI"))
+    }
+
+    #[cfg(feature = "mssql")]
+    async fn mssql(&mut self, url: &SecretString) -> anyhow::Result<SqlStores> {
+        let db = Arc::new(Mssql::connect(url.expose_secret()).await?);
+        self.probes
+            .push(probe("database", db.clone(), |db| async move {
+                db.ping().await
+            }));
+        Ok(SqlStores::from(db))
+    }
+
+    #[cfg(not(feature = "mssql"))]
+    async fn mssql(&mut self, _url: &SecretString) -> anyhow::Result<SqlStores> {
+        anyhow::bail!(
+            "DATABASE_URL is set, but this build has no SQL Server adapter: build with the `mssql` feature"
+        )
     }
 
     /// Users, posts, the outbox and processed events: SQL Server with `DATABASE_URL`, else the
@@ -184,22 +232,8 @@ impl<'a> Wiring<'a> {
             return Ok(sql.clone());
         }
         let sql = match &self.config.database_url {
-            Some(url) => {
-                let db = Arc::new(Mssql::connect(url.expose_secret()).await?);
-                self.probes
-                    .push(probe("database", db.clone(), |db| async move {
-                        db.ping().await
-                    }));
-                SqlStores::from(db)
-            }
-            None => {
-                let db = self.sqlite().await?;
-                self.probes
-                    .push(probe("database", db.clone(), |db| async move {
-                        db.ping().await
-                    }));
-                SqlStores::from(db)
-            }
+            Some(url) => self.mssql(url).await?,
+            None => self.embedded_sql().await?,
         };
         self.sql = Some(sql.clone());
         Ok(sql)
@@ -214,7 +248,7 @@ impl<'a> Wiring<'a> {
             return Ok(graph.clone());
         }
         let graph: Arc<dyn SocialGraph> = match &self.config.graph {
-            GraphBackend::Sqlite => self.sqlite().await?,
+            GraphBackend::Sqlite => self.embedded_graph().await?,
             GraphBackend::Neo4j {
                 uri,
                 user,
@@ -483,9 +517,18 @@ impl<'a> Wiring<'a> {
     }
 }
 
-/// Chooses rustls' crypto provider once per process. Two are linked (ring, and aws-lc-rs through
-/// tiberius), and rustls then panics in `ClientConfig::builder()` (neo4rs over `neo4j+s://`)
-/// unless one was installed. Installing again is refused harmlessly.
+/// Why a build without the embedded store cannot start without `variable`.
+#[cfg(not(feature = "sqlite"))]
+fn without(variable: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{variable} is unset, and this build has no embedded store to fall back on (built without the `sqlite` feature, as the Lambda functions are): set {variable}"
+    )
+}
+
+/// Chooses rustls' crypto provider (ring) once per process, so that no TLS client depends on
+/// which providers the features of the tree happen to switch on: with two, rustls panics in
+/// `ClientConfig::builder()` (neo4rs over `neo4j+s://`) unless one was installed. Installing
+/// again is refused harmlessly.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

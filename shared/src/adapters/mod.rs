@@ -5,8 +5,10 @@ pub mod folder_mailer;
 pub mod in_process_bus;
 pub mod memory_feed;
 pub mod memory_limiter;
+#[cfg(feature = "mssql")]
 pub mod mssql;
 pub mod rabbitmq;
 pub mod redis;
 pub mod smtp_mailer;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
