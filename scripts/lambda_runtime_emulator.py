@@ -550,6 +550,7 @@ def bench(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     names = [n for n in function_names(root) if not args.only or n in args.only.split(",")]
     out = Path(args.out)
+    ship_dir = Path(args.ship_dir or args.bin_dir)
     shutil.rmtree(out / "startup-logs", ignore_errors=True)
     report: dict = {
         "command": args.command or " ".join(sys.argv),
@@ -557,7 +558,7 @@ def bench(args: argparse.Namespace) -> int:
         "commit": revision(root),
         "machine": machine(),
         "bin_dir": args.bin_dir,
-        "ship_dir": args.ship_dir or args.bin_dir,
+        "ship_dir": str(ship_dir),
         "runs": args.runs,
         "modes": args.modes.split(","),
         "targets": {"first_answer_ms": TARGET_MS, "binary_bytes": TARGET_BYTES},
@@ -565,7 +566,6 @@ def bench(args: argparse.Namespace) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="rookery-startup-") as scratch:
         b = Bench(root, Path(args.bin_dir).resolve(), out, args.timeout, Path(scratch))
-        ship_dir = Path(args.ship_dir or args.bin_dir)
         missing = [n for n in names if n not in FIXTURES or not (b.bin_dir / n).is_file()
                    or not (ship_dir / n).is_file()]
         for name in missing:
