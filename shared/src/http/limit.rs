@@ -69,15 +69,13 @@ pub async fn from_tcp_peer(mut request: Request) -> Request {
 }
 
 /// A Lambda function's entry point: the client is the `sourceIp` API Gateway saw (HTTP API
-/// payload 2.0, or a REST API's `identity`), never a header such as `X-Forwarded-For`, which
-/// the client writes.
+/// payload 2.0, the only one the functions are built to read), never a header such as
+/// `X-Forwarded-For`, which the client writes.
 pub async fn from_api_gateway(mut request: Request) -> Request {
     use lambda_http::RequestExt as _;
     use lambda_http::request::RequestContext;
     let source = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.as_deref(),
-        Some(RequestContext::ApiGatewayV1(context)) => context.identity.source_ip.as_deref(),
-        Some(RequestContext::WebSocket(context)) => context.identity.source_ip.as_deref(),
         _ => None,
     };
     let ip = source.and_then(|raw| raw.trim().parse().ok());

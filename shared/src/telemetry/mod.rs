@@ -16,10 +16,11 @@ use std::sync::OnceLock;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::config::{LogFormat, TelemetryConfig};
 
@@ -49,7 +50,7 @@ where
     if settings.emf_metrics {
         metrics::emit_to_stdout(settings.function.clone());
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, unreadable) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let spans = tracing_opentelemetry::layer().with_tracer(tracer);
     let lines = match settings.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
@@ -65,6 +66,26 @@ where
         .with(spans)
         .with(lines)
         .try_init();
+    if let Some(text) = unreadable {
+        tracing::warn!(
+            rust_log = text,
+            "RUST_LOG is not a list of levels per target; logging at info"
+        );
+    }
+}
+
+/// `RUST_LOG` read as levels per target (`info`, `rookery=debug,tower_http=info`): the forms
+/// EnvFilter reads but its span and field filters, which need a regex engine in every binary.
+/// Unset: `info`. Unreadable: `info`, and the text back, to be reported once logging runs.
+fn log_filter(rust_log: Option<&str>) -> (Targets, Option<String>) {
+    let info = || Targets::new().with_default(LevelFilter::INFO);
+    match rust_log.map(str::trim) {
+        None | Some("") => (info(), None),
+        Some(text) => match text.parse::<Targets>() {
+            Ok(targets) => (targets, None),
+            Err(_) => (info(), Some(text.to_owned())),
+        },
+    }
 }
 
 /// Sends the spans ended so far to the OTLP endpoint, if one is configured. A Lambda function
@@ -74,5 +95,37 @@ pub fn flush() {
         && let Err(err) = provider.force_flush()
     {
         tracing::warn!(error = %err, "could not export spans");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_falls_back_to_info() {
+        let (targets, unreadable) = log_filter(Some("warn,rookery=debug"));
+        assert!(unreadable.is_none());
+        assert!(targets.would_enable("rookery::http", &Level::DEBUG));
+        assert!(!targets.would_enable("rookery::http", &Level::TRACE));
+        assert!(!targets.would_enable("lapin", &Level::INFO));
+        assert!(targets.would_enable("lapin", &Level::WARN));
+
+        let (only_ours, _) = log_filter(Some("rookery=info"));
+        assert!(!only_ours.would_enable("tower_http", &Level::ERROR));
+
+        for unset in [None, Some(""), Some("  ")] {
+            let (targets, unreadable) = log_filter(unset);
+            assert!(unreadable.is_none());
+            assert!(targets.would_enable("lapin", &Level::INFO));
+            assert!(!targets.would_enable("lapin", &Level::DEBUG));
+        }
+
+        let (targets, unreadable) = log_filter(Some("rookery[span{id=1}]=debug"));
+        assert_eq!(unreadable.as_deref(), Some("rookery[span{id=1}]=debug"));
+        assert!(targets.would_enable("rookery", &Level::INFO));
+        assert!(!targets.would_enable("rookery", &Level::DEBUG));
     }
 }

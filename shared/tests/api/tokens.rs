@@ -180,11 +180,10 @@ async fn every_token_attack_is_401() -> anyhow::Result<()> {
     let jwks = app.get("/.well-known/jwks.json", None).await?;
     let jwks = jwks.ok(200)?;
     let x = jwks["keys"][0]["x"].as_str().unwrap_or_default().to_owned();
-    let confused = sign_as(
-        &EncodingKey::from_secret(x.as_bytes()),
-        Algorithm::HS256,
-        Some(&key.1),
+    let confused = keys::hs256(
+        &json!({"alg": "HS256", "typ": "JWT", "kid": key.1}),
         &claims_now,
+        x.as_bytes(),
     )?;
     protected_routes_refuse(&app, Some(&confused), None).await?;
     Ok(())
