@@ -1,9 +1,8 @@
 //! `interact`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
 
-use rookery::http::routes::Function;
 use rookery::lambda::wire;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http(Function::Interact, wire::interact).await
+    rookery::lambda::serve_http(rookery::served!(Interact), wire::interact).await
 }

@@ -1,9 +1,8 @@
 //! `post`: an HTTP function, serving its routes of the route table (`shared/src/http/routes.rs`).
 
-use rookery::http::routes::Function;
 use rookery::lambda::wire;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    rookery::lambda::serve_http(Function::Post, wire::post).await
+    rookery::lambda::serve_http(rookery::served!(Post), wire::post).await
 }

@@ -9,6 +9,7 @@ pub mod observe;
 pub mod problem;
 pub mod routes;
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use axum::Router;
@@ -22,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::services::{Context, ErrorCode};
 use problem::Problem;
-use routes::{Function, ROUTES, Route};
+use routes::{ENDPOINTS, Endpoint, Function, ROUTES, Route};
 
 /// One dependency that `/health` reports on.
 #[derive(Clone)]
@@ -87,16 +88,63 @@ impl Serve {
     }
 }
 
+/// What a router serves: which routes, and their endpoints (handlers). A function binary gets
+/// its own from [`crate::served!`], at compile time, and links no other handler.
+#[derive(Clone)]
+pub struct Served {
+    serve: Serve,
+    endpoints: Cow<'static, [Endpoint]>,
+}
+
+impl Served {
+    /// `function`'s `endpoints`, as [`crate::served!`] writes them.
+    pub const fn new(function: Function, endpoints: &'static [Endpoint]) -> Self {
+        Self {
+            serve: Serve::Function(function),
+            endpoints: Cow::Borrowed(endpoints),
+        }
+    }
+
+    /// Every route: the local server.
+    pub const fn all() -> Self {
+        Self {
+            serve: Serve::All,
+            endpoints: Cow::Borrowed(&ENDPOINTS),
+        }
+    }
+
+    /// `function`'s routes, chosen at run time (tests, tools): links every handler.
+    pub fn function(function: Function) -> Self {
+        let endpoints = ENDPOINTS
+            .iter()
+            .filter(|endpoint| endpoint.route.function == function)
+            .copied()
+            .collect();
+        Self {
+            serve: Serve::Function(function),
+            endpoints: Cow::Owned(endpoints),
+        }
+    }
+
+    pub fn serve(&self) -> Serve {
+        self.serve
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+}
+
 /// The routes served, each registered together with its OpenAPI operation (see
-/// [`routes::ROUTES`]), so the document cannot name a route the router lacks, nor the other
-/// way round. With the state (a router, not the document), a limited route gets its rate
+/// [`routes::ENDPOINTS`]), so the document cannot name a route the router lacks, nor the
+/// other way round. With the state (a router, not the document), a limited route gets its rate
 /// limit's middleware ([`limit::limit_route`]).
-fn api(serve: Serve, state: Option<&AppState>) -> OpenApiRouter<AppState> {
-    ROUTES.iter().filter(|route| serve.includes(route)).fold(
+fn api(served: &Served, state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    served.endpoints().iter().fold(
         OpenApiRouter::with_openapi(ApiDoc::openapi()),
-        |api, route| {
-            let (schemas, paths, handler) = (route.handler)();
-            let handler = match (route.limit, state) {
+        |api, endpoint| {
+            let (schemas, paths, handler) = (endpoint.handler)();
+            let handler = match (endpoint.route.limit, state) {
                 (Some(class), Some(state)) => handler.route_layer(middleware::from_fn_with_state(
                     (state.clone(), class),
                     limit::limit_route,
@@ -110,7 +158,7 @@ fn api(serve: Serve, state: Option<&AppState>) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the whole API.
 pub fn openapi() -> OpenApiDoc {
-    api(Serve::All, None).split_for_parts().1
+    api(&Served::all(), None).split_for_parts().1
 }
 
 /// The document as served, rendered once.
@@ -122,16 +170,17 @@ pub fn openapi_document() -> &'static str {
 
 /// The whole API, as the local server serves it.
 pub fn router(state: AppState) -> Router {
-    router_for(state, Serve::All)
+    router_for(state, &Served::all())
 }
 
-/// The routes of `serve`. The body limit wraps only the served routes, so that an unknown
+/// The routes of `served`. The body limit wraps only the served routes, so that an unknown
 /// route or a wrong method answers 404 / 405 before the body is looked at. The other routes of
 /// the table answer 404 here (a request sent to the wrong function), but a method the API has
 /// on no route of that path is still 405: the gateway sends every unmatched request to one
 /// function, which must answer as the whole API would.
-pub fn router_for(state: AppState, serve: Serve) -> Router {
-    let (router, _) = api(serve, Some(&state))
+pub fn router_for(state: AppState, served: &Served) -> Router {
+    let serve = served.serve();
+    let (router, _) = api(served, Some(&state))
         .route_layer(middleware::from_fn(extract::limit_body))
         .split_for_parts();
     ROUTES

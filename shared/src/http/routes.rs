@@ -97,29 +97,16 @@ impl Method {
     }
 }
 
-/// One route. `handler` registers the handler together with its OpenAPI operation; a unit
-/// test checks that the operation's method, path and security are the ones written here.
+/// One route of the API: what the gateway, the README and the tests know about it.
+#[derive(Clone, Copy)]
 pub struct Route {
     pub method: Method,
     /// The path template, `{name}` for a segment, as API Gateway and axum both write it.
     pub path: &'static str,
     pub function: Function,
     pub access: Access,
-    /// The rate limit the route counts against, if any (see [`Route::limited`]).
+    /// The rate limit the route counts against, if any (see [`Endpoint::limited`]).
     pub limit: Option<RateClass>,
-    pub(super) handler: fn() -> UtoipaMethodRouter<AppState>,
-}
-
-impl Route {
-    /// The route counts against `class`'s limit, checked before its handler runs: by client
-    /// address for [`RateClass::Register`] and [`RateClass::LoginAttempts`], by the token's
-    /// account (right after the token check) for [`RateClass::Posts`] and [`RateClass::Writes`].
-    pub const fn limited(self, class: RateClass) -> Self {
-        Self {
-            limit: Some(class),
-            ..self
-        }
-    }
 }
 
 impl std::fmt::Debug for Route {
@@ -136,19 +123,44 @@ impl std::fmt::Debug for Route {
     }
 }
 
+/// A route with its handler, which it registers together with its OpenAPI operation; a unit
+/// test checks that the operation's method, path and security are the route's.
+#[derive(Clone, Copy)]
+pub struct Endpoint {
+    pub route: Route,
+    pub(super) handler: fn() -> UtoipaMethodRouter<AppState>,
+}
+
+impl Endpoint {
+    /// The route counts against `class`'s limit, checked before its handler runs: by client
+    /// address for [`RateClass::Register`] and [`RateClass::LoginAttempts`], by the token's
+    /// account (right after the token check) for [`RateClass::Posts`] and [`RateClass::Writes`].
+    pub const fn limited(self, class: RateClass) -> Self {
+        Self {
+            route: Route {
+                limit: Some(class),
+                ..self.route
+            },
+            ..self
+        }
+    }
+}
+
 const fn route(
     method: Method,
     path: &'static str,
     function: Function,
     access: Access,
     handler: fn() -> UtoipaMethodRouter<AppState>,
-) -> Route {
-    Route {
-        method,
-        path,
-        function,
-        access,
-        limit: None,
+) -> Endpoint {
+    Endpoint {
+        route: Route {
+            method,
+            path,
+            function,
+            access,
+            limit: None,
+        },
         handler,
     }
 }
@@ -160,8 +172,10 @@ use Function::{
 use Method::{Delete, Get, Patch, Put};
 use RateClass::{LoginAttempts, Posts, Writes};
 
-/// Every route of the API (DESIGN section 4).
-pub static ROUTES: [Route; 40] = [
+/// Every route of the API (DESIGN section 4), with its handler. A `const`, not a `static`:
+/// a function binary takes its own endpoints out of it at compile time ([`crate::served!`]), so
+/// that the handlers (and use cases) of the other functions are never linked into it.
+pub const ENDPOINTS: [Endpoint; 40] = [
     route(Method::Post, "/auth/register", Register, Public, || {
         routes!(auth::register)
     })
@@ -289,6 +303,61 @@ pub static ROUTES: [Route; 40] = [
     route(Get, "/users", Account, Public, || routes!(account::search)),
 ];
 
+/// The routes of [`ENDPOINTS`] without their handlers: what a router needs to know of the
+/// routes other functions serve, and what the tests hold the deployment files to.
+pub static ROUTES: [Route; ENDPOINTS.len()] = {
+    let mut routes = [ENDPOINTS[0].route; ENDPOINTS.len()];
+    let mut i = 0;
+    while i < ENDPOINTS.len() {
+        routes[i] = ENDPOINTS[i].route;
+        i += 1;
+    }
+    routes
+};
+
+/// How many routes `function` serves: the length of [`endpoints_of`]'s array.
+pub const fn count(function: Function) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < ENDPOINTS.len() {
+        if ENDPOINTS[i].route.function as u8 == function as u8 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// `function`'s endpoints, in table order, evaluated at compile time by [`crate::served!`].
+///
+/// # Panics
+/// At compile time, when `N` is not [`count`]`(function)`.
+pub const fn endpoints_of<const N: usize>(function: Function) -> [Endpoint; N] {
+    assert!(N == count(function), "N must be count(function)");
+    let mut out = [ENDPOINTS[0]; N];
+    let (mut i, mut n) = (0, 0);
+    while i < ENDPOINTS.len() {
+        if ENDPOINTS[i].route.function as u8 == function as u8 {
+            out[n] = ENDPOINTS[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// One HTTP function's routes, chosen at compile time, for a function binary:
+/// `rookery::served!(Follow)`. The endpoints are a constant of that binary, so the linker
+/// keeps only the handlers they name (issue 12).
+#[macro_export]
+macro_rules! served {
+    ($function:ident) => {{
+        use $crate::http::routes::{Endpoint, Function, count, endpoints_of};
+        const N: usize = count(Function::$function);
+        const ENDPOINTS: [Endpoint; N] = endpoints_of::<N>(Function::$function);
+        $crate::http::Served::new(Function::$function, &ENDPOINTS)
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -312,8 +381,8 @@ mod tests {
     /// the entry says `Token`.
     #[test]
     fn every_entry_matches_its_handler() {
-        for route in &ROUTES {
-            let (_, paths, _) = (route.handler)();
+        for Endpoint { route, handler } in &ENDPOINTS {
+            let (_, paths, _) = handler();
             let items: Vec<_> = paths.paths.iter().collect();
             let [(path, item)] = items.as_slice() else {
                 panic!("{route:?}: the handler registers {} paths", items.len());
@@ -396,8 +465,8 @@ mod tests {
     /// is limited.
     #[test]
     fn limited_routes_document_429() {
-        for route in &ROUTES {
-            let (_, paths, _) = (route.handler)();
+        for Endpoint { route, handler } in &ENDPOINTS {
+            let (_, paths, _) = handler();
             let declares = paths.paths.values().any(|item| {
                 [&item.get, &item.post, &item.put, &item.patch, &item.delete]
                     .into_iter()
@@ -422,5 +491,18 @@ mod tests {
                 "{function:?}"
             );
         }
+    }
+
+    /// What a function binary serves (chosen at compile time) is what the table gives it.
+    #[test]
+    fn a_function_serves_exactly_its_routes_of_the_table() {
+        let served = crate::served!(Follow);
+        let mut expected = ROUTES.iter().filter(|r| r.function == Function::Follow);
+        for endpoint in served.endpoints() {
+            let route = expected.next().map(|r| (r.method, r.path));
+            assert_eq!(route, Some((endpoint.route.method, endpoint.route.path)));
+        }
+        assert!(expected.next().is_none());
+        assert_eq!(count(Function::Register), 1);
     }
 }

@@ -17,8 +17,7 @@ use tokio::sync::Notify;
 use tracing::Instrument as _;
 
 use crate::config::{Config, LogFormat, TelemetryConfig};
-use crate::http::routes::Function;
-use crate::http::{self, AppState, Probe, Serve};
+use crate::http::{self, AppState, Probe, Served};
 use crate::services::{Context, Relay};
 use crate::wiring::Wiring;
 
@@ -54,10 +53,10 @@ pub async fn start() -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Serves `function`'s routes of the route table through lambda_http, with the ports `wire`
-/// (one of [`wire`]'s builders) opens; any other route answers 404 (405 for a method no route
-/// of that path has).
-pub async fn serve_http<W, Fut>(function: Function, wire: W) -> Result<(), lambda_http::Error>
+/// Serves a function's routes of the route table (`rookery::served!(Name)`) through
+/// lambda_http, with the ports `wire` (one of [`wire`]'s builders) opens; any other route
+/// answers 404 (405 for a method no route of that path has).
+pub async fn serve_http<W, Fut>(served: Served, wire: W) -> Result<(), lambda_http::Error>
 where
     W: FnOnce(Config) -> Fut,
     Fut: Future<Output = anyhow::Result<HttpWiring>>,
@@ -66,7 +65,7 @@ where
     let span = function_span(&config);
     let wiring = wire(config).await?;
     // A frozen instance exports nothing: each answer first sends the spans ended so far.
-    let router = router(&wiring, function).layer(axum::middleware::map_response(
+    let router = router(&wiring, &served).layer(axum::middleware::map_response(
         |response: axum::response::Response| async move {
             crate::telemetry::flush();
             response
@@ -85,13 +84,13 @@ pub(crate) fn function_span(config: &Config) -> tracing::Span {
 /// published before the answer leaves. A Lambda instance is frozen once it has answered, so a
 /// relay running beside the handler would not run until the next request; the scheduled relay
 /// publishes whatever this step could not.
-pub fn router(wiring: &HttpWiring, function: Function) -> axum::Router {
+pub fn router(wiring: &HttpWiring, served: &Served) -> axum::Router {
     let state = AppState {
         probes: Arc::new(wiring.probes.clone()),
         ctx: wiring.ctx.clone(),
     };
     // The client's address is the one API Gateway saw (DESIGN 4.4: never a header it sets).
-    let router = http::router_for(state, Serve::Function(function))
+    let router = http::router_for(state, served)
         .layer(axum::middleware::map_request(http::limit::from_api_gateway));
     let Some(relay) = wiring.relay.clone() else {
         return router;

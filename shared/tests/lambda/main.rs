@@ -120,7 +120,10 @@ impl Functions {
 
     fn router(&self, function: HttpFunction) -> anyhow::Result<axum::Router> {
         let wiring = self.http.get(&function).context("no such function")?;
-        Ok(rookery::lambda::router(wiring, function))
+        Ok(rookery::lambda::router(
+            wiring,
+            &rookery::http::Served::function(function),
+        ))
     }
 
     fn mails(&self) -> anyhow::Result<usize> {
