@@ -26,10 +26,12 @@
 //! (about `TRIM_EVERY`). Readers never see them: a first page stops at the cap, and a page
 //! after a cursor trims first.
 //!
-//! Expiry: `fill` and `page` (activity) set the TTL of the feed and its marker; `add` sets it on
-//! the feed only when it has none (`EXPIRE .. NX`, Redis 7), so a feed that only receives pushes
-//! still expires, and pushes do not keep an unread feed alive. An expired feed is rebuilt from
-//! the source of truth on its next read.
+//! Expiry: `fill` and `page` (activity) set the TTL of the feed and its marker. `add` sets it on
+//! the feed only when it has none (`EXPIRE .. NX`, Redis 7), and only on the pushes that trim,
+//! so a feed that only receives pushes gets a TTL within about [`TRIM_EVERY`] of them, and
+//! pushes do not keep an unread feed alive. What this leaves: a feed that is never read and got
+//! only a few pushes, none of them trimming, keeps those few entries until a later push or read
+//! sets its TTL. An expired feed is rebuilt from the source of truth on its next read.
 
 use std::time::Duration;
 
@@ -428,8 +430,8 @@ impl FeedCache for RedisFeeds {
         // EVALSHA or FCALL costs the server about 3 µs on top of the commands it runs, while a
         // pipelined command costs about 0.6 µs on top of its work, so the script was 10-30%
         // slower. One script call over all the keys of a chunk is faster (about 1.5x) but names
-        // keys of many slots, which Redis Cluster refuses. Trimming rides on one push in
-        // `TRIM_EVERY` (issue 17); the expiry on every push, so that no feed lives forever.
+        // keys of many slots, which Redis Cluster refuses. Trimming and the expiry ride on one
+        // push in `TRIM_EVERY` (issue 17): most pushes are one ZADD, as in redis-benchmark.
         let batch = posts.len() > 1;
         let mut pipe = redis::pipe();
         for key in keys {
@@ -440,9 +442,13 @@ impl FeedCache for RedisFeeds {
                     .arg(&feed)
                     .arg(0)
                     .arg(stop)
+                    .ignore()
+                    .cmd("EXPIRE")
+                    .arg(&feed)
+                    .arg(ttl)
+                    .arg("NX")
                     .ignore();
             }
-            pipe.cmd("EXPIRE").arg(&feed).arg(ttl).arg("NX").ignore();
         }
         let mut redis = self.redis.clone();
         pipe.exec_async(&mut redis)
