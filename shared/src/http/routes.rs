@@ -1,8 +1,9 @@
 //! The route table: every route of the HTTP API, once, with the function that serves it,
-//! whether it needs a token (DESIGN section 2) and which rate limit it counts against (4.4). The local server's router, each HTTP
-//! function's router and the OpenAPI document are built from it; a test of the workspace
-//! (`tests/routes.rs`) holds template.yaml, the cargo-lambda watch router, LocalStack's deploy
-//! script and the README's route table to it.
+//! whether it needs a token (DESIGN section 2), which rate limit it counts against (4.4) and its
+//! handler. The local server's router, each HTTP function's router (its endpoints picked at
+//! compile time by [`crate::served!`]) and the OpenAPI document are built from it; a test of the
+//! workspace (`tests/routes.rs`) holds template.yaml, the cargo-lambda watch router,
+//! LocalStack's deploy script and the README's route table to it.
 
 use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
