@@ -316,11 +316,16 @@ pub static ROUTES: [Route; ENDPOINTS.len()] = {
     routes
 };
 
+/// Whether `endpoint` is `function`'s (`==` is not callable in a `const fn`).
+const fn serves(function: Function, endpoint: &Endpoint) -> bool {
+    endpoint.route.function as u8 == function as u8
+}
+
 /// How many routes `function` serves: the length of [`endpoints_of`]'s array.
 pub const fn count(function: Function) -> usize {
     let (mut i, mut n) = (0, 0);
     while i < ENDPOINTS.len() {
-        if ENDPOINTS[i].route.function as u8 == function as u8 {
+        if serves(function, &ENDPOINTS[i]) {
             n += 1;
         }
         i += 1;
@@ -337,7 +342,7 @@ pub const fn endpoints_of<const N: usize>(function: Function) -> [Endpoint; N] {
     let mut out = [ENDPOINTS[0]; N];
     let (mut i, mut n) = (0, 0);
     while i < ENDPOINTS.len() {
-        if ENDPOINTS[i].route.function as u8 == function as u8 {
+        if serves(function, &ENDPOINTS[i]) {
             out[n] = ENDPOINTS[i];
             n += 1;
         }
