@@ -51,13 +51,14 @@ impl Embedded {
     /// # Errors
     /// A configured server cannot be reached, or the data folder cannot be written.
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let mut wiring = Wiring::new(config).await?;
+        let mut wiring = Wiring::new(config).await?.in_one_process();
         let sql = wiring.sql().await?;
         let posts = wiring.cached_posts().await?;
+        let users = wiring.cached_users().await?;
         let graph = wiring.cached_graph().await?;
         let feeds = wiring.feeds().await?;
         let ctx = Context {
-            users: Some(sql.users.clone()),
+            users: Some(users),
             posts: Some(posts.clone()),
             graph: Some(graph.clone()),
             feeds: Some(feeds.clone()),

@@ -19,14 +19,18 @@ use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Notify;
 
+use crate::adapters::cached_views::{CachedStats, CachedUsers};
 use crate::adapters::cypher::Neo4jGraph;
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::memory_feed::MemoryFeeds;
 use crate::adapters::memory_limiter::MemoryLimiter;
+use crate::adapters::memory_slots::MemorySlots;
 #[cfg(feature = "mssql")]
 use crate::adapters::mssql::Mssql;
 use crate::adapters::rabbitmq::{RabbitPublisher, Topology};
-use crate::adapters::redis::{CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, connect_manager};
+use crate::adapters::redis::{
+    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
+};
 use crate::adapters::smtp_mailer::SmtpMailer;
 #[cfg(feature = "sqlite")]
 use crate::adapters::sqlite::Sqlite;
@@ -34,7 +38,7 @@ use crate::config::{Config, GraphBackend};
 use crate::http::Probe;
 use crate::ports::{
     BlockStore, Consumer, FeedCache, Mailer, NotificationStore, Outbox, PostStore, ProcessedEvents,
-    SessionStore, SocialGraph, UserStore,
+    SessionStore, SlotCache, SocialGraph, UserStore,
 };
 use crate::services::{
     Context, Idempotent, KeySet, Limits, PasswordHasher, Pruner, Relay, Revocations, SigningKey,
@@ -46,6 +50,9 @@ pub const RELAY_BATCH: usize = 100;
 /// Posts are cached for hydration for a day: long enough for the hot set, short enough to
 /// keep Redis' memory for feeds.
 const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
+/// Counts, viewer states and names the local server keeps in memory without Redis: about
+/// 100 bytes each, so some tens of megabytes at most.
+const MEMORY_SLOTS: usize = 200_000;
 
 /// A health check for `/health`: `ping` run on `target`. The one way every part makes one.
 pub fn probe<T, F, Fut>(name: &'static str, target: Arc<T>, ping: F) -> Probe
@@ -125,6 +132,10 @@ pub struct Wiring<'a> {
     sql: Option<SqlStores>,
     graph: Option<Arc<dyn SocialGraph>>,
     redis: Option<Option<ConnectionManager>>,
+    /// Whether this process makes every write (the local server): then, without Redis,
+    /// counts and names may be cached in its memory.
+    one_process: bool,
+    slots: Option<Option<Arc<dyn SlotCache>>>,
 }
 
 impl<'a> Wiring<'a> {
@@ -146,6 +157,8 @@ impl<'a> Wiring<'a> {
             sql: None,
             graph: None,
             redis: None,
+            one_process: false,
+            slots: None,
         })
     }
 
@@ -300,15 +313,57 @@ impl<'a> Wiring<'a> {
         Ok(redis)
     }
 
-    /// Posts as readers see them: behind the Redis post cache when `REDIS_URL` is set.
+    /// Declares that this process makes every write to its store (the local server), so that
+    /// without Redis [`Wiring::cached_posts`] and [`Wiring::cached_users`] cache in memory.
+    #[must_use]
+    pub fn in_one_process(mut self) -> Self {
+        self.one_process = true;
+        self
+    }
+
+    /// Where counts, viewer state and names are cached: Redis when `REDIS_URL` is set; else this
+    /// process's memory if it makes every write; else nowhere, since the instances of a Lambda
+    /// function could not see each other's writes.
+    async fn slots(&mut self) -> anyhow::Result<Option<Arc<dyn SlotCache>>> {
+        if let Some(slots) = &self.slots {
+            return Ok(slots.clone());
+        }
+        let slots: Option<Arc<dyn SlotCache>> = match self.redis().await? {
+            Some(manager) => Some(Arc::new(RedisSlots::new(manager))),
+            None if self.one_process => Some(Arc::new(MemorySlots::new(MEMORY_SLOTS))),
+            None => None,
+        };
+        self.slots = Some(slots.clone());
+        Ok(slots)
+    }
+
+    /// Posts as readers see them: behind the Redis post cache when `REDIS_URL` is set, with
+    /// counts, viewer state and authors from the slot cache ([`Wiring::slots`]).
     ///
     /// # Errors
     /// The store or Redis cannot be reached.
     pub async fn cached_posts(&mut self) -> anyhow::Result<Arc<dyn PostStore>> {
-        let posts = self.sql().await?.posts;
-        Ok(match self.redis().await? {
-            Some(manager) => Arc::new(CachedPosts::new(posts, manager, POST_CACHE_TTL)),
+        let mut posts = self.sql().await?.posts;
+        if let Some(manager) = self.redis().await? {
+            posts = Arc::new(CachedPosts::new(posts, manager, POST_CACHE_TTL));
+        }
+        Ok(match self.slots().await? {
+            Some(slots) => Arc::new(CachedStats::new(posts, slots)),
             None => posts,
+        })
+    }
+
+    /// Users with their summaries from the slot cache, where there is one: every function that
+    /// changes a profile or erases an account must write through this, so that the cached
+    /// names are forgotten.
+    ///
+    /// # Errors
+    /// The store or Redis cannot be reached.
+    pub async fn cached_users(&mut self) -> anyhow::Result<Arc<dyn UserStore>> {
+        let users = self.sql().await?.users;
+        Ok(match self.slots().await? {
+            Some(slots) => Arc::new(CachedUsers::new(users, slots)),
+            None => users,
         })
     }
 

@@ -13,6 +13,7 @@ use rookery::adapters::folder_mailer::FolderMailer;
 use rookery::adapters::in_process_bus::InProcessBus;
 use rookery::adapters::memory_feed::MemoryFeeds;
 use rookery::adapters::memory_limiter::MemoryLimiter;
+use rookery::adapters::memory_slots::MemorySlots;
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::EventId;
 use rookery::ports::{Consumer, EventPublisher};
@@ -36,6 +37,58 @@ async fn feed_cache_contract() -> anyhow::Result<()> {
 #[tokio::test]
 async fn rate_limiter_contract() -> anyhow::Result<()> {
     contracts::limits::rate_limiter(Arc::new(MemoryLimiter::new())).await
+}
+
+#[tokio::test]
+async fn slot_cache_contract() -> anyhow::Result<()> {
+    let (_dir, _path, db) = sqlite().await?;
+    contracts::slot_cache::slot_cache(Arc::new(MemorySlots::new(1_000)), db.clone(), db).await
+}
+
+/// A full memory cache sweeps: what it held is gone, and no fill read before the sweep lands.
+#[tokio::test]
+async fn memory_slots_sweep_when_full() -> anyhow::Result<()> {
+    use rookery::domain::PostId;
+    use rookery::ports::{Fill, SlotCache, SlotKey};
+    let slots = MemorySlots::new(4);
+    let keys: Vec<SlotKey> = (0..4).map(|_| SlotKey::Counts(PostId::new())).collect();
+    let read = slots.get(&keys).await?;
+    let fill = |key: SlotKey, generation: u64| Fill {
+        key,
+        generation,
+        value: b"1 2 3".to_vec(),
+        ttl: Duration::from_secs(60),
+    };
+    for (key, slot) in keys.iter().zip(&read) {
+        slots.fill(&[fill(*key, slot.generation)]).await?;
+    }
+    // The fifth slot's fill finds four held (none expired), so everything goes first.
+    let late = SlotKey::Counts(PostId::new());
+    let before = slots.get(&[late]).await?.remove(0).generation;
+    slots.fill(&[fill(late, before)]).await?;
+    let after = slots.get(&[keys[0], late]).await?;
+    ensure!(
+        after.iter().all(|slot| slot.value.is_none()),
+        "a full cache kept or took values read before its sweep: {after:?}"
+    );
+    ensure!(
+        after[1].generation > before,
+        "the sweep did not move the floor: {} then {}",
+        before,
+        after[1].generation
+    );
+    Ok(())
+}
+
+/// The store suite through the slot cache's decorators: they must behave like the store.
+#[tokio::test]
+async fn cached_views_store_contract() -> anyhow::Result<()> {
+    use rookery::adapters::cached_views::{CachedStats, CachedUsers};
+    let (_dir, _path, db) = sqlite().await?;
+    let slots = Arc::new(MemorySlots::new(10_000));
+    let users = Arc::new(CachedUsers::new(db.clone(), slots.clone()));
+    let posts = Arc::new(CachedStats::new(db.clone(), slots));
+    contracts::store::user_and_post_store(users, posts, db).await
 }
 
 #[tokio::test]

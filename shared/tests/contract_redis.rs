@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
 use rookery::adapters::redis::{
-    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, connect_manager,
+    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
 };
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::limits::Rule;
@@ -307,6 +307,27 @@ async fn cached_post_store_contract() -> anyhow::Result<()> {
     let (_dir, db) = sqlite().await?;
     let cached = Arc::new(CachedPosts::new(db.clone(), redis, TTL));
     contracts::store::user_and_post_store(db.clone(), cached, db).await
+}
+
+#[tokio::test]
+async fn slot_cache_contract() -> anyhow::Result<()> {
+    let (_dir, db) = sqlite().await?;
+    let slots = Arc::new(RedisSlots::new(redis().await?));
+    contracts::slot_cache::slot_cache(slots, db.clone(), db).await
+}
+
+/// The store suite through the post cache and the slot cache's decorators, as functions wire
+/// them.
+#[tokio::test]
+async fn cached_views_store_contract() -> anyhow::Result<()> {
+    use rookery::adapters::cached_views::{CachedStats, CachedUsers};
+    let redis = redis().await?;
+    let (_dir, db) = sqlite().await?;
+    let slots = Arc::new(RedisSlots::new(redis.clone()));
+    let cached = Arc::new(CachedPosts::new(db.clone(), redis, TTL));
+    let users = Arc::new(CachedUsers::new(db.clone(), slots.clone()));
+    let posts = Arc::new(CachedStats::new(cached, slots));
+    contracts::store::user_and_post_store(users, posts, db).await
 }
 
 async fn author_and_post(

@@ -194,7 +194,7 @@ pub async fn post(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
-        users: Some(sql.users),
+        users: Some(wiring.cached_users().await?),
         blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
@@ -212,7 +212,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
-        users: Some(sql.users),
+        users: Some(wiring.cached_users().await?),
         blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         graph: Some(wiring.cached_graph().await?),
@@ -231,7 +231,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
-        users: Some(sql.users),
+        users: Some(wiring.cached_users().await?),
         blocks: Some(sql.blocks),
         posts: Some(wiring.cached_posts().await?),
         outbox: Some(sql.outbox.clone()),
@@ -249,7 +249,7 @@ pub async fn notifications(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
-        users: Some(sql.users),
+        users: Some(wiring.cached_users().await?),
         posts: Some(wiring.cached_posts().await?),
         notifications: Some(sql.notifications),
         ..wiring.verifying_context().await?
@@ -267,7 +267,7 @@ pub async fn account(config: Config) -> anyhow::Result<HttpWiring> {
     let mut wiring = Wiring::new(&config).await?;
     let sql = wiring.sql().await?;
     let ctx = Context {
-        users: Some(sql.users),
+        users: Some(wiring.cached_users().await?),
         posts: Some(sql.posts),
         graph: Some(wiring.graph().await?),
         outbox: Some(sql.outbox.clone()),

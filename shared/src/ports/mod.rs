@@ -12,6 +12,7 @@ mod limits;
 mod mailer;
 mod notifications;
 mod sessions;
+mod slot_cache;
 mod store;
 
 pub use blocks::BlockStore;
@@ -24,4 +25,5 @@ pub use limits::{Per, RateClass, RateKey, RateLimiter};
 pub use mailer::{Mail, Mailer};
 pub use notifications::NotificationStore;
 pub use sessions::{Rotation, SessionStore};
+pub use slot_cache::{Fill, Slot, SlotCache, SlotKey};
 pub use store::{CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore};

@@ -212,6 +212,17 @@ pub trait PostStore: Send + Sync + 'static {
     /// unknown ids are left out.
     async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>>;
 
+    /// [`PostStore::stats`] of posts already read: a cache can use their authors to answer in
+    /// one look-up. Stores need not override it.
+    async fn stats_of(
+        &self,
+        posts: &[Post],
+        reader: Option<UserId>,
+    ) -> anyhow::Result<Vec<StatsRow>> {
+        let ids: Vec<PostId> = posts.iter().map(|post| post.id).collect();
+        self.stats(&ids, reader).await
+    }
+
     /// `user` likes `post` from `at` on, storing `event` only when the like is new.
     async fn like(
         &self,

@@ -173,10 +173,9 @@ pub async fn views(
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<PostId> = posts.iter().map(|p| p.id).collect();
     let mut stats: HashMap<PostId, _> = ctx
         .posts()?
-        .stats(&ids, reader)
+        .stats_of(&posts, reader)
         .await?
         .into_iter()
         .map(|row| (row.post, row))

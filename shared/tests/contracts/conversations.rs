@@ -12,7 +12,7 @@ use rookery::ports::{CreatePostError, Outbox, PostStore, Reaction, StatsRow, Use
 use super::check_eq;
 use super::store::{deletion, ensure_pending, fresh_user, pending_entry, post_draft};
 
-fn reply_draft(
+pub(super) fn reply_draft(
     author: UserId,
     parent: PostId,
     parent_author: UserId,

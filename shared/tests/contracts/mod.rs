@@ -22,6 +22,7 @@ pub mod limits;
 pub mod mailer;
 pub mod notifications;
 pub mod outbox;
+pub mod slot_cache;
 pub mod store;
 
 use std::future::Future;

@@ -1,11 +1,12 @@
-//! Redis: the feeds (`feeds`), the read-through caches of posts (`posts`) and follow lists
-//! (`graph`), and the rate-limit counters (`limits`), over one multiplexed connection manager
-//! per process.
+//! Redis: the feeds (`feeds`), the read-through caches of posts (`posts`), follow lists
+//! (`graph`) and counts, viewer state and user summaries (`slots`), and the rate-limit counters
+//! (`limits`), over one multiplexed connection manager per process.
 
 pub mod feeds;
 pub mod graph;
 pub mod limits;
 pub mod posts;
+pub mod slots;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ pub use feeds::RedisFeeds;
 pub use graph::CachedGraph;
 pub use limits::RedisLimiter;
 pub use posts::CachedPosts;
+pub use slots::RedisSlots;
 
 /// Connects a [`ConnectionManager`] tuned for a cache: short timeouts and few retries per
 /// attempt, so that callers fall back to the source of truth quickly during an outage. The

@@ -1,0 +1,641 @@
+//! Post counts, viewer state and authors served from a [`SlotCache`], so that a warm feed page
+//! reads no SQL: decorators over the post store ([`CachedStats`]) and the user store
+//! ([`CachedUsers`]). A miss is read from the store and filled at the generation read with it;
+//! every write that changes a slot forgets it after the store committed (see
+//! [`crate::ports::SlotCache`] for why a late fill cannot undo that).
+//!
+//! What each slot holds, and which writes forget it:
+//! - `Counts(post)`: replies, likes, reposts. A like, unlike, repost or unrepost that changed
+//!   something; a reply to the post or the deletion of one; the post's own deletion.
+//! - `Viewer { post, reader }`: whether the reader likes and reposted it. The reader's like,
+//!   unlike, repost or unrepost of the post.
+//! - `User(user)`: username and display name, or that the user is gone. A profile change and
+//!   the account's erasure. A post whose author is gone is left out, as the store leaves it.
+//!
+//! Not forgotten at once: an erasure also takes back the account's likes, reposts and replies
+//! on others' posts, and which posts those are is known only inside the store's transaction.
+//! Their counts are right again when their slots expire ([`COUNTS_TTL`]). A forget that fails
+//! (the cache is down) is logged, and its slots are right again within their TTL. Reads never
+//! fail because of the cache: they are answered by the store.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Credentials, EntryKey, Event, FeedEntry, Login, NewPost, NewUser, Post, PostId, PostStats,
+    ProfileChanges, Relation, RelationCursor, Timestamp, User, UserId, UserQuery, UserSummary,
+    ViewerState,
+};
+use crate::ports::{
+    CreatePostError, CreateUserError, Fill, PostStore, Reaction, Slot, SlotCache, SlotKey,
+    StatsRow, UserStore,
+};
+
+/// How long counts are served: the bound on how long an erasure's likes and reposts still
+/// count on others' posts.
+pub const COUNTS_TTL: Duration = Duration::from_secs(60);
+/// How long viewer state and user summaries are served; every change to them forgets them, so
+/// this only bounds a forget that was lost.
+pub const VIEWER_TTL: Duration = Duration::from_secs(600);
+pub const USER_TTL: Duration = Duration::from_secs(600);
+
+// --- values ---------------------------------------------------------------------------------
+
+fn encode_counts(stats: PostStats) -> Vec<u8> {
+    format!("{} {} {}", stats.replies, stats.likes, stats.reposts).into_bytes()
+}
+
+fn decode_counts(raw: &[u8]) -> Option<PostStats> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut numbers = text.split(' ').map(str::parse::<u64>);
+    let stats = PostStats {
+        replies: numbers.next()?.ok()?,
+        likes: numbers.next()?.ok()?,
+        reposts: numbers.next()?.ok()?,
+    };
+    numbers.next().is_none().then_some(stats)
+}
+
+fn encode_viewer(viewer: ViewerState) -> Vec<u8> {
+    vec![
+        b'0' + u8::from(viewer.liked),
+        b'0' + u8::from(viewer.reposted),
+    ]
+}
+
+fn decode_viewer(raw: &[u8]) -> Option<ViewerState> {
+    let flag = |byte: u8| match byte {
+        b'0' => Some(false),
+        b'1' => Some(true),
+        _ => None,
+    };
+    match raw {
+        [liked, reposted] => Some(ViewerState {
+            liked: flag(*liked)?,
+            reposted: flag(*reposted)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The cached form of a user, owned here so that the API's rendering can change freely. An
+/// empty value means the user is gone.
+#[derive(Serialize, Deserialize)]
+struct CachedUser {
+    username: String,
+    display_name: String,
+}
+
+fn encode_user(summary: Option<&UserSummary>) -> Vec<u8> {
+    summary
+        .and_then(|summary| {
+            serde_json::to_vec(&CachedUser {
+                username: summary.username.clone(),
+                display_name: summary.display_name.clone(),
+            })
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// `Some(None)`: the user is gone; `None`: unreadable.
+fn decode_user(id: UserId, raw: &[u8]) -> Option<Option<UserSummary>> {
+    if raw.is_empty() {
+        return Some(None);
+    }
+    let cached: CachedUser = serde_json::from_slice(raw).ok()?;
+    Some(Some(UserSummary {
+        id,
+        username: cached.username,
+        display_name: cached.display_name,
+    }))
+}
+
+// --- reading --------------------------------------------------------------------------------
+
+/// The slots one read asked for, by key.
+struct Read(HashMap<SlotKey, Slot>);
+
+impl Read {
+    fn value(&self, key: SlotKey) -> Option<&[u8]> {
+        self.0.get(&key)?.value.as_deref()
+    }
+
+    /// A fill of `key` at the generation read, if the read missed it.
+    fn fill(&self, key: SlotKey, value: Vec<u8>, ttl: Duration) -> Option<Fill> {
+        let slot = self.0.get(&key)?;
+        slot.value.is_none().then_some(Fill {
+            key,
+            generation: slot.generation,
+            value,
+            ttl,
+        })
+    }
+
+    fn user(&self, id: UserId) -> Option<Option<UserSummary>> {
+        decode_user(id, self.value(SlotKey::User(id))?)
+    }
+}
+
+/// What the slots say about one post.
+enum Cached {
+    Row(StatsRow),
+    /// Its author is gone: the post is left out.
+    Gone,
+    Miss,
+}
+
+fn cached_row(read: &Read, post: &Post, reader: Option<UserId>) -> Cached {
+    let Some(author) = read.user(post.author.id) else {
+        return Cached::Miss;
+    };
+    let Some(author) = author else {
+        return Cached::Gone;
+    };
+    let Some(stats) = read.value(SlotKey::Counts(post.id)).and_then(decode_counts) else {
+        return Cached::Miss;
+    };
+    let viewer = match reader {
+        Some(reader) => match read
+            .value(SlotKey::Viewer {
+                post: post.id,
+                reader,
+            })
+            .and_then(decode_viewer)
+        {
+            Some(viewer) => Some(viewer),
+            None => return Cached::Miss,
+        },
+        None => None,
+    };
+    Cached::Row(StatsRow {
+        post: post.id,
+        author,
+        stats,
+        viewer,
+    })
+}
+
+/// The fills for rows read from the store, for the slots the read missed.
+fn fills(read: &Read, rows: &[StatsRow], reader: Option<UserId>) -> Vec<Fill> {
+    let mut fills = Vec::new();
+    let mut authors = HashSet::new();
+    for row in rows {
+        fills.extend(read.fill(
+            SlotKey::Counts(row.post),
+            encode_counts(row.stats),
+            COUNTS_TTL,
+        ));
+        if let (Some(reader), Some(viewer)) = (reader, row.viewer) {
+            let key = SlotKey::Viewer {
+                post: row.post,
+                reader,
+            };
+            fills.extend(read.fill(key, encode_viewer(viewer), VIEWER_TTL));
+        }
+        if authors.insert(row.author.id) {
+            let key = SlotKey::User(row.author.id);
+            fills.extend(read.fill(key, encode_user(Some(&row.author)), USER_TTL));
+        }
+    }
+    fills
+}
+
+async fn read(slots: &dyn SlotCache, keys: Vec<SlotKey>) -> anyhow::Result<Read> {
+    let found = slots.get(&keys).await?;
+    anyhow::ensure!(
+        found.len() == keys.len(),
+        "the slot cache answered {} slots for {} keys",
+        found.len(),
+        keys.len()
+    );
+    Ok(Read(keys.into_iter().zip(found).collect()))
+}
+
+async fn fill(slots: &dyn SlotCache, fills: &[Fill]) {
+    if let Err(err) = slots.fill(fills).await {
+        tracing::warn!(error = %err, cache = slots.name(), slots = fills.len(), "slot cache fill failed; the next read asks the store again");
+    }
+}
+
+async fn forget(slots: &dyn SlotCache, keys: &[SlotKey]) {
+    if let Err(err) = slots.forget(keys).await {
+        tracing::warn!(error = %err, cache = slots.name(), slots = keys.len(), "slot cache forget failed; cached counts or names may be stale until they expire");
+    }
+}
+
+// --- posts ----------------------------------------------------------------------------------
+
+/// `PostStore` with counts, viewer state and authors from the slot cache.
+pub struct CachedStats {
+    inner: Arc<dyn PostStore>,
+    slots: Arc<dyn SlotCache>,
+}
+
+impl CachedStats {
+    pub fn new(inner: Arc<dyn PostStore>, slots: Arc<dyn SlotCache>) -> Self {
+        Self { inner, slots }
+    }
+
+    /// One slot read for every post; the misses from the store in one query, then filled.
+    async fn cached_stats(
+        &self,
+        posts: &[Post],
+        reader: Option<UserId>,
+    ) -> anyhow::Result<Vec<StatsRow>> {
+        let mut seen = HashSet::new();
+        let posts: Vec<&Post> = posts.iter().filter(|post| seen.insert(post.id)).collect();
+        let mut keys = Vec::with_capacity(posts.len() * 3);
+        let mut authors = HashSet::new();
+        for post in &posts {
+            keys.push(SlotKey::Counts(post.id));
+            if let Some(reader) = reader {
+                keys.push(SlotKey::Viewer {
+                    post: post.id,
+                    reader,
+                });
+            }
+            if authors.insert(post.author.id) {
+                keys.push(SlotKey::User(post.author.id));
+            }
+        }
+        let read = read(&*self.slots, keys).await?;
+        let mut rows = Vec::with_capacity(posts.len());
+        let mut missing = Vec::new();
+        for post in posts {
+            match cached_row(&read, post, reader) {
+                Cached::Row(row) => rows.push(row),
+                Cached::Gone => {}
+                Cached::Miss => missing.push(post.id),
+            }
+        }
+        if !missing.is_empty() {
+            let loaded = self.inner.stats(&missing, reader).await?;
+            fill(&*self.slots, &fills(&read, &loaded, reader)).await;
+            rows.extend(loaded);
+        }
+        Ok(rows)
+    }
+
+    /// After a reaction: the post's counts and the reacting user's state of it.
+    async fn reacted(&self, post: PostId, user: UserId, reaction: Reaction) -> Reaction {
+        if reaction == Reaction::Changed {
+            let keys = [
+                SlotKey::Counts(post),
+                SlotKey::Viewer { post, reader: user },
+            ];
+            forget(&*self.slots, &keys).await;
+        }
+        reaction
+    }
+}
+
+#[async_trait]
+impl PostStore for CachedStats {
+    async fn stats_of(
+        &self,
+        posts: &[Post],
+        reader: Option<UserId>,
+    ) -> anyhow::Result<Vec<StatsRow>> {
+        if posts.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.cached_stats(posts, reader).await {
+            Ok(rows) => Ok(rows),
+            Err(err) => {
+                tracing::warn!(error = %err, cache = self.slots.name(), "slot cache failed; reading counts from the store");
+                self.inner.stats_of(posts, reader).await
+            }
+        }
+    }
+
+    async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
+        // The authors come with the posts; a post that is gone has no counts either.
+        let posts = self.inner.posts(ids).await?;
+        self.stats_of(&posts, reader).await
+    }
+
+    async fn create_post(&self, post: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
+        let created = self.inner.create_post(post, event).await?;
+        if let Some(parent) = post.in_reply_to {
+            forget(&*self.slots, &[SlotKey::Counts(parent.post)]).await;
+        }
+        Ok(created)
+    }
+
+    async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
+        let parent = self.inner.post(id).await?.and_then(|post| post.in_reply_to);
+        let deleted = self.inner.delete_post(id, event).await?;
+        let mut keys = vec![SlotKey::Counts(id)];
+        keys.extend(parent.map(SlotKey::Counts));
+        forget(&*self.slots, &keys).await;
+        Ok(deleted)
+    }
+
+    async fn like(
+        &self,
+        post: PostId,
+        user: UserId,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let reaction = self.inner.like(post, user, at, event).await?;
+        Ok(self.reacted(post, user, reaction).await)
+    }
+
+    async fn unlike(&self, post: PostId, user: UserId) -> anyhow::Result<Reaction> {
+        let reaction = self.inner.unlike(post, user).await?;
+        Ok(self.reacted(post, user, reaction).await)
+    }
+
+    async fn repost(
+        &self,
+        post: PostId,
+        user: UserId,
+        entry: EntryKey,
+        at: Timestamp,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let reaction = self.inner.repost(post, user, entry, at, event).await?;
+        Ok(self.reacted(post, user, reaction).await)
+    }
+
+    async fn unrepost(
+        &self,
+        post: PostId,
+        user: UserId,
+        event: &Event,
+    ) -> anyhow::Result<Reaction> {
+        let reaction = self.inner.unrepost(post, user, event).await?;
+        Ok(self.reacted(post, user, reaction).await)
+    }
+
+    // Nothing below changes or reads a slot.
+
+    async fn prune_idempotency_keys(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
+        self.inner.prune_idempotency_keys(before, max).await
+    }
+
+    async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
+        self.inner.post(id).await
+    }
+
+    async fn posts(&self, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
+        self.inner.posts(ids).await
+    }
+
+    async fn post_ids_by_authors(
+        &self,
+        authors: &[UserId],
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner.post_ids_by_authors(authors, before, limit).await
+    }
+
+    async fn count_by_author(&self, author: UserId) -> anyhow::Result<u64> {
+        self.inner.count_by_author(author).await
+    }
+
+    async fn home_feed(
+        &self,
+        reader: UserId,
+        authors: &[UserId],
+        audience: &[UserId],
+        before: Option<EntryKey>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>> {
+        self.inner
+            .home_feed(reader, authors, audience, before, limit)
+            .await
+    }
+
+    async fn user_feed(
+        &self,
+        author: UserId,
+        before: Option<EntryKey>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<FeedEntry>> {
+        self.inner.user_feed(author, before, limit).await
+    }
+
+    async fn post_ids_by_tag(
+        &self,
+        tag: &str,
+        before: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner.post_ids_by_tag(tag, before, limit).await
+    }
+
+    async fn reply_ids(
+        &self,
+        post: PostId,
+        after: Option<PostId>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<PostId>> {
+        self.inner.reply_ids(post, after, limit).await
+    }
+
+    async fn replies_of(
+        &self,
+        parents: &[PostId],
+        limit: usize,
+    ) -> anyhow::Result<Vec<(PostId, PostId)>> {
+        self.inner.replies_of(parents, limit).await
+    }
+
+    async fn likers(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        self.inner.likers(post, after, limit).await
+    }
+
+    async fn repost_entry(&self, post: PostId, user: UserId) -> anyhow::Result<Option<EntryKey>> {
+        self.inner.repost_entry(post, user).await
+    }
+
+    async fn reposters(
+        &self,
+        post: PostId,
+        after: Option<RelationCursor>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<Relation>> {
+        self.inner.reposters(post, after, limit).await
+    }
+}
+
+// --- users ----------------------------------------------------------------------------------
+
+/// `UserStore` with summaries from the slot cache; forgets a user's slot when the profile
+/// changes or the account is erased.
+pub struct CachedUsers {
+    inner: Arc<dyn UserStore>,
+    slots: Arc<dyn SlotCache>,
+}
+
+impl CachedUsers {
+    pub fn new(inner: Arc<dyn UserStore>, slots: Arc<dyn SlotCache>) -> Self {
+        Self { inner, slots }
+    }
+
+    async fn cached_summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
+        let mut seen = HashSet::new();
+        let keys: Vec<SlotKey> = ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .map(|id| SlotKey::User(*id))
+            .collect();
+        let read = read(&*self.slots, keys).await?;
+        let mut found = Vec::with_capacity(seen.len());
+        let mut missing = Vec::new();
+        for id in seen {
+            match read.user(id) {
+                Some(Some(summary)) => found.push(summary),
+                Some(None) => {}
+                None => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            let loaded = self.inner.summaries(&missing).await?;
+            let by_id: HashMap<UserId, &UserSummary> =
+                loaded.iter().map(|user| (user.id, user)).collect();
+            let fills: Vec<Fill> = missing
+                .iter()
+                .filter_map(|id| {
+                    let value = encode_user(by_id.get(id).copied());
+                    read.fill(SlotKey::User(*id), value, USER_TTL)
+                })
+                .collect();
+            fill(&*self.slots, &fills).await;
+            found.extend(loaded);
+        }
+        Ok(found)
+    }
+}
+
+#[async_trait]
+impl UserStore for CachedUsers {
+    async fn summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.cached_summaries(ids).await {
+            Ok(found) => Ok(found),
+            Err(err) => {
+                tracing::warn!(error = %err, cache = self.slots.name(), "slot cache failed; reading users from the store");
+                self.inner.summaries(ids).await
+            }
+        }
+    }
+
+    async fn update_profile(
+        &self,
+        user: UserId,
+        changes: &ProfileChanges,
+    ) -> anyhow::Result<Option<User>> {
+        let updated = self.inner.update_profile(user, changes).await?;
+        forget(&*self.slots, &[SlotKey::User(user)]).await;
+        Ok(updated)
+    }
+
+    async fn delete_user(
+        &self,
+        user: UserId,
+        event: &Event,
+        now: Timestamp,
+    ) -> anyhow::Result<bool> {
+        let deleted = self.inner.delete_user(user, event, now).await?;
+        forget(&*self.slots, &[SlotKey::User(user)]).await;
+        Ok(deleted)
+    }
+
+    // Nothing below changes or reads a slot.
+
+    async fn create_user(&self, user: &NewUser, event: &Event) -> Result<User, CreateUserError> {
+        self.inner.create_user(user, event).await
+    }
+
+    async fn user_by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        self.inner.user_by_id(id).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> anyhow::Result<Option<User>> {
+        self.inner.user_by_username(username).await
+    }
+
+    async fn credentials(&self, login: &Login) -> anyhow::Result<Option<Credentials>> {
+        self.inner.credentials(login).await
+    }
+
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        self.inner.credentials_by_id(id).await
+    }
+
+    async fn summaries_by_username(
+        &self,
+        usernames: &[String],
+    ) -> anyhow::Result<Vec<UserSummary>> {
+        self.inner.summaries_by_username(usernames).await
+    }
+
+    async fn search_users(
+        &self,
+        query: &UserQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<Vec<UserSummary>> {
+        self.inner.search_users(query, after, limit).await
+    }
+
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> anyhow::Result<bool> {
+        self.inner.set_password(user, password_hash, now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_values_round_trip_and_garbage_reads_as_a_miss() {
+        let stats = PostStats {
+            replies: 3,
+            likes: 1_000_000,
+            reposts: 0,
+        };
+        assert_eq!(decode_counts(&encode_counts(stats)), Some(stats));
+        for garbage in [&b""[..], b"1 2", b"1 2 3 4", b"1 x 3", b"-1 2 3"] {
+            assert_eq!(decode_counts(garbage), None, "{garbage:?}");
+        }
+        for (liked, reposted) in [(false, false), (true, false), (false, true), (true, true)] {
+            let viewer = ViewerState { liked, reposted };
+            assert_eq!(decode_viewer(&encode_viewer(viewer)), Some(viewer));
+        }
+        assert_eq!(decode_viewer(b"1"), None);
+        assert_eq!(decode_viewer(b"12"), None);
+        let user = UserSummary {
+            id: UserId::new(),
+            username: "ann".into(),
+            display_name: "Ann \"quoted\" ✓".into(),
+        };
+        assert_eq!(
+            decode_user(user.id, &encode_user(Some(&user))),
+            Some(Some(user.clone()))
+        );
+        assert_eq!(decode_user(user.id, &encode_user(None)), Some(None));
+        assert_eq!(decode_user(user.id, b"{not json"), None);
+    }
+}
