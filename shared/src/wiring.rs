@@ -11,7 +11,6 @@
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use futures::FutureExt as _;
@@ -28,9 +27,7 @@ use crate::adapters::memory_slots::MemorySlots;
 #[cfg(feature = "mssql")]
 use crate::adapters::mssql::Mssql;
 use crate::adapters::rabbitmq::{RabbitPublisher, Topology};
-use crate::adapters::redis::{
-    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
-};
+use crate::adapters::redis::{CachedGraph, RedisFeeds, RedisLimiter, RedisSlots, connect_manager};
 use crate::adapters::smtp_mailer::SmtpMailer;
 #[cfg(feature = "sqlite")]
 use crate::adapters::sqlite::Sqlite;
@@ -47,11 +44,8 @@ use crate::services::{
 
 /// Events the relay reads from the outbox at a time.
 pub const RELAY_BATCH: usize = 100;
-/// Posts are cached for hydration for a day: long enough for the hot set, short enough to
-/// keep Redis' memory for feeds.
-const POST_CACHE_TTL: Duration = Duration::from_secs(86_400);
-/// Counts, viewer states and names the local server keeps in memory without Redis: about
-/// 100 bytes each, so some tens of megabytes at most.
+/// Slots the local server keeps in memory without Redis: posts of a few hundred bytes, counts,
+/// viewer states and names of a few dozen, so some tens of megabytes at most.
 const MEMORY_SLOTS: usize = 200_000;
 
 /// A health check for `/health`: `ping` run on `target`. The one way every part makes one.
@@ -337,16 +331,13 @@ impl<'a> Wiring<'a> {
         Ok(slots)
     }
 
-    /// Posts as readers see them: behind the Redis post cache when `REDIS_URL` is set, with
-    /// counts, viewer state and authors from the slot cache ([`Wiring::slots`]).
+    /// Posts as readers see them: the posts, their counts, viewer state and authors from the
+    /// slot cache ([`Wiring::slots`]) where there is one.
     ///
     /// # Errors
     /// The store or Redis cannot be reached.
     pub async fn cached_posts(&mut self) -> anyhow::Result<Arc<dyn PostStore>> {
-        let mut posts = self.sql().await?.posts;
-        if let Some(manager) = self.redis().await? {
-            posts = Arc::new(CachedPosts::new(posts, manager, POST_CACHE_TTL));
-        }
+        let posts = self.sql().await?.posts;
         Ok(match self.slots().await? {
             Some(slots) => Arc::new(CachedStats::new(posts, slots)),
             None => posts,

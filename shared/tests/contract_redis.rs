@@ -1,6 +1,6 @@
 //! The port contracts, run against the Redis adapters: `RedisFeeds` (the `FeedCache` suite),
-//! `CachedPosts` (the post store suite, wrapping a fresh SQLite) and `RedisLimiter` (the rate
-//! limiter suite), plus Redis-specific checks: wide fan-out, ties within one millisecond,
+//! `RedisSlots` (the `SlotCache` suite, and the post store suite through its decorators over a
+//! fresh SQLite) and `RedisLimiter` (the rate limiter suite), plus Redis-specific checks: wide fan-out, ties within one millisecond,
 //! expiry, counters as expiring keys, an outage.
 //!
 //! Needs Redis: `TEST_REDIS_URL`, `redis://127.0.0.1:6379` by default. The tests fail (never
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
+use rookery::adapters::cached_views::{CachedStats, CachedUsers};
 use rookery::adapters::redis::{
-    CachedGraph, CachedPosts, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
+    CachedGraph, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
 };
 use rookery::adapters::sqlite::Sqlite;
 use rookery::domain::limits::Rule;
@@ -24,7 +25,7 @@ use rookery::domain::{
     DisplayName, Email, Event, EventPayload, NewPost, NewUser, PostContent, PostId, Timestamp,
     UserId, Username,
 };
-use rookery::ports::{FeedCache, FeedKey, PostStore, SocialGraph, UserStore};
+use rookery::ports::{FeedCache, FeedKey, PostStore, SlotKey, SocialGraph, UserStore};
 use rookery::ports::{RateClass, RateKey, RateLimiter};
 use rookery::services::{Limits, RateRules};
 use tempfile::TempDir;
@@ -300,15 +301,6 @@ async fn feeds_and_markers_expire() -> anyhow::Result<()> {
     del(&mut redis, &[feed, ready, name]).await
 }
 
-/// The store suite through the cache: the decorator must behave like the store it wraps.
-#[tokio::test]
-async fn cached_post_store_contract() -> anyhow::Result<()> {
-    let redis = redis().await?;
-    let (_dir, db) = sqlite().await?;
-    let cached = Arc::new(CachedPosts::new(db.clone(), redis, TTL));
-    contracts::store::user_and_post_store(db.clone(), cached, db).await
-}
-
 #[tokio::test]
 async fn slot_cache_contract() -> anyhow::Result<()> {
     let (_dir, db) = sqlite().await?;
@@ -316,18 +308,21 @@ async fn slot_cache_contract() -> anyhow::Result<()> {
     contracts::slot_cache::slot_cache(slots, db.clone(), db).await
 }
 
-/// The store suite through the post cache and the slot cache's decorators, as functions wire
-/// them.
+/// The decorators over `db` and Redis, as the functions wire them.
+fn cached(db: &Arc<Sqlite>, redis: ConnectionManager) -> (CachedUsers, CachedStats) {
+    let slots = Arc::new(RedisSlots::new(redis));
+    (
+        CachedUsers::new(db.clone(), slots.clone()),
+        CachedStats::new(db.clone(), slots),
+    )
+}
+
+/// The store suite through the slot cache's decorators: they must behave like the store.
 #[tokio::test]
 async fn cached_views_store_contract() -> anyhow::Result<()> {
-    use rookery::adapters::cached_views::{CachedStats, CachedUsers};
-    let redis = redis().await?;
     let (_dir, db) = sqlite().await?;
-    let slots = Arc::new(RedisSlots::new(redis.clone()));
-    let cached = Arc::new(CachedPosts::new(db.clone(), redis, TTL));
-    let users = Arc::new(CachedUsers::new(db.clone(), slots.clone()));
-    let posts = Arc::new(CachedStats::new(cached, slots));
-    contracts::store::user_and_post_store(users, posts, db).await
+    let (users, posts) = cached(&db, redis().await?);
+    contracts::store::user_and_post_store(Arc::new(users), Arc::new(posts), db).await
 }
 
 async fn author_and_post(
@@ -364,24 +359,27 @@ async fn author_and_post(
     Ok((user.id, posts.create_post(&new, &created).await?))
 }
 
+fn post_key(id: PostId) -> String {
+    rookery::adapters::redis::slots::key(&SlotKey::Post(id))
+}
+
 #[tokio::test]
 async fn deleted_posts_are_not_served_from_the_cache() -> anyhow::Result<()> {
     let mut redis = redis().await?;
     let (_dir, db) = sqlite().await?;
-    let cached = CachedPosts::new(db.clone(), redis.clone(), TTL);
+    let (_, cached) = cached(&db, redis.clone());
     let (author, post) = author_and_post(&db, &cached).await?;
-    let key = CachedPosts::key(post.id);
-    // Cached by now (primed on create, read through otherwise).
+    let key = post_key(post.id);
     check_eq(
         cached.posts(&[post.id]).await?,
         vec![post.clone()],
         "posts()",
     )?;
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(&key)
-        .query_async(&mut redis)
-        .await?;
-    ensure!(exists, "{key} not cached after a read");
+    let held: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await?;
+    ensure!(
+        held.is_some_and(|held| held.contains(&post.id.to_string())),
+        "{key} not cached after a read"
+    );
 
     let deleted = Event::new(EventPayload::PostDeleted {
         post_id: post.id,
@@ -392,22 +390,20 @@ async fn deleted_posts_are_not_served_from_the_cache() -> anyhow::Result<()> {
         cached.delete_post(post.id, &deleted).await?,
         "delete_post()"
     );
+    // The key now holds a generation and no post: a reader that loaded the post just before
+    // the delete cannot fill it back (the slot cache contract checks that refusal).
+    let held: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await?;
+    ensure!(
+        held.as_deref()
+            .is_some_and(|held| !held.is_empty() && held.bytes().all(|b| b.is_ascii_digit())),
+        "cache entry after delete: {held:?}"
+    );
     check_eq(cached.post(post.id).await?, None, "post() after delete")?;
     check_eq(
         cached.posts(&[post.id]).await?,
         vec![],
         "posts() after delete",
     )?;
-
-    // The key now holds a tombstone, which read-through write-backs (SET NX) cannot replace:
-    // a reader that loaded the post just before the delete does not resurrect it.
-    let value: Option<String> = redis::cmd("GET").arg(&key).query_async(&mut redis).await?;
-    check_eq(
-        value.as_deref(),
-        Some("deleted"),
-        "cache entry after delete",
-    )?;
-
     del(&mut redis, &[key]).await
 }
 
@@ -415,25 +411,26 @@ async fn deleted_posts_are_not_served_from_the_cache() -> anyhow::Result<()> {
 async fn posts_read_through_after_the_cache_is_flushed() -> anyhow::Result<()> {
     let mut redis = redis().await?;
     let (_dir, db) = sqlite().await?;
-    let cached = CachedPosts::new(db.clone(), redis.clone(), TTL);
+    let (_, cached) = cached(&db, redis.clone());
     let (_, first) = author_and_post(&db, &cached).await?;
     let (_, second) = author_and_post(&db, &cached).await?;
-    let keys = vec![CachedPosts::key(first.id), CachedPosts::key(second.id)];
+    let keys = vec![post_key(first.id), post_key(second.id)];
     let ids = [second.id, PostId::new(), first.id, second.id];
     let sorted = |mut posts: Vec<rookery::domain::Post>| {
         posts.sort_by_key(|p| p.id);
         posts
     };
     let want = vec![first.clone(), second.clone()];
-    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "warm")?;
-
-    del(&mut redis, &keys).await?;
     check_eq(sorted(cached.posts(&ids).await?), want.clone(), "cold")?;
+    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "warm")?;
     let present: i64 = redis::cmd("EXISTS")
         .arg(&keys)
         .query_async(&mut redis)
         .await?;
-    check_eq(present, 2, "keys written back after a cold read")?;
+    check_eq(present, 2, "keys filled by a cold read")?;
+
+    del(&mut redis, &keys).await?;
+    check_eq(sorted(cached.posts(&ids).await?), want.clone(), "flushed")?;
 
     // One key lost: a partial hit reads the store for the miss only.
     del(&mut redis, &keys[..1]).await?;
@@ -444,7 +441,8 @@ async fn posts_read_through_after_the_cache_is_flushed() -> anyhow::Result<()> {
         "post() after a partial read",
     )?;
 
-    // An unreadable entry is a miss, not an error.
+    // An unreadable entry (or one an older version wrote) is a miss, not an error, and the
+    // next fill replaces it.
     redis::cmd("SET")
         .arg(&keys[1])
         .arg("{garbage")
@@ -458,18 +456,26 @@ async fn posts_read_through_after_the_cache_is_flushed() -> anyhow::Result<()> {
         Some(second),
         "post() over a garbage entry",
     )?;
+    let held: Option<String> = redis::cmd("GET")
+        .arg(&keys[1])
+        .query_async(&mut redis)
+        .await?;
+    ensure!(
+        held.is_some_and(|held| held.starts_with("0:")),
+        "the garbage entry was not replaced"
+    );
     del(&mut redis, &keys).await
 }
 
 /// Redis down (nothing listens on the port): every read and write is answered by the store.
 #[tokio::test]
-async fn a_redis_outage_degrades_the_post_cache_to_the_store() -> anyhow::Result<()> {
+async fn a_redis_outage_degrades_the_slot_cache_to_the_store() -> anyhow::Result<()> {
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_number_of_retries(0)
         .set_connection_timeout(Some(Duration::from_millis(200)));
     let down = redis::Client::open("redis://127.0.0.1:1")?.get_connection_manager_lazy(config)?;
     let (_dir, db) = sqlite().await?;
-    let cached = CachedPosts::new(db.clone(), down, TTL);
+    let (users, cached) = cached(&db, down);
     let (author, post) = author_and_post(&db, &cached).await?;
     check_eq(
         cached.post(post.id).await?,
@@ -480,6 +486,16 @@ async fn a_redis_outage_degrades_the_post_cache_to_the_store() -> anyhow::Result
         cached.posts(&[post.id, PostId::new()]).await?,
         vec![post.clone()],
         "posts() without Redis",
+    )?;
+    check_eq(
+        cached.stats(&[post.id], Some(author)).await?.len(),
+        1,
+        "stats() without Redis",
+    )?;
+    check_eq(
+        users.summaries(&[author]).await?.len(),
+        1,
+        "summaries() without Redis",
     )?;
     let deleted = Event::new(EventPayload::PostDeleted {
         post_id: post.id,

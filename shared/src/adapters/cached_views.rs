@@ -1,10 +1,11 @@
-//! Post counts, viewer state and authors served from a [`SlotCache`], so that a warm feed page
-//! reads no SQL: decorators over the post store ([`CachedStats`]) and the user store
+//! Posts, their counts, viewer state and authors served from a [`SlotCache`], so that a warm
+//! feed page reads no SQL: decorators over the post store ([`CachedStats`]) and the user store
 //! ([`CachedUsers`]). A miss is read from the store and filled at the generation read with it;
 //! every write that changes a slot forgets it after the store committed (see
 //! [`crate::ports::SlotCache`] for why a late fill cannot undo that).
 //!
 //! What each slot holds, and which writes forget it:
+//! - `Post(post)`: the post as written (it never changes), or that it is gone. Its deletion.
 //! - `Counts(post)`: replies, likes, reposts. A like, unlike, repost or unrepost that changed
 //!   something; a reply to the post or the deletion of one; the post's own deletion.
 //! - `Viewer { post, reader }`: whether the reader likes and reposted it. The reader's like,
@@ -26,9 +27,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Credentials, EntryKey, Event, FeedEntry, Login, NewPost, NewUser, Post, PostId, PostStats,
-    ProfileChanges, Relation, RelationCursor, Timestamp, User, UserId, UserQuery, UserSummary,
-    ViewerState,
+    Credentials, EntryKey, Event, FeedEntry, Login, Mention, NewPost, NewUser, Post, PostId,
+    PostStats, ProfileChanges, Relation, RelationCursor, Timestamp, User, UserId, UserQuery,
+    UserSummary, ViewerState,
 };
 use crate::ports::{
     CreatePostError, CreateUserError, Fill, PostStore, Reaction, Slot, SlotCache, SlotKey,
@@ -42,6 +43,8 @@ pub const COUNTS_TTL: Duration = Duration::from_secs(60);
 /// this only bounds a forget that was lost.
 pub const VIEWER_TTL: Duration = Duration::from_secs(600);
 pub const USER_TTL: Duration = Duration::from_secs(600);
+/// Posts never change: a day keeps the hot set, and Redis' memory for feeds.
+pub const POST_TTL: Duration = Duration::from_secs(86_400);
 
 // --- values ---------------------------------------------------------------------------------
 
@@ -112,6 +115,75 @@ fn decode_user(id: UserId, raw: &[u8]) -> Option<Option<UserSummary>> {
         id,
         username: cached.username,
         display_name: cached.display_name,
+    }))
+}
+
+/// The cached form of a post, owned here so that a change to how the API renders a `Post` does
+/// not silently change (and break) the cache format. An empty value means the post is gone.
+#[derive(Serialize, Deserialize)]
+struct CachedPost {
+    id: PostId,
+    author_id: UserId,
+    author_username: String,
+    author_display_name: String,
+    content: String,
+    created_at: Timestamp,
+    in_reply_to: Option<PostId>,
+    mentions: Vec<Mention>,
+    tags: Vec<String>,
+}
+
+fn encode_post(post: Option<&Post>) -> Vec<u8> {
+    let Some(post) = post else {
+        return Vec::new();
+    };
+    // Destructured so that a new field on `Post` fails to compile here until it is cached.
+    let Post {
+        id,
+        author:
+            UserSummary {
+                id: author_id,
+                username,
+                display_name,
+            },
+        content,
+        created_at,
+        in_reply_to,
+        mentions,
+        tags,
+    } = post;
+    serde_json::to_vec(&CachedPost {
+        id: *id,
+        author_id: *author_id,
+        author_username: username.clone(),
+        author_display_name: display_name.clone(),
+        content: content.clone(),
+        created_at: *created_at,
+        in_reply_to: *in_reply_to,
+        mentions: mentions.clone(),
+        tags: tags.clone(),
+    })
+    .unwrap_or_default()
+}
+
+/// `Some(None)`: the post is gone; `None`: unreadable, or another post's.
+fn decode_post(id: PostId, raw: &[u8]) -> Option<Option<Post>> {
+    if raw.is_empty() {
+        return Some(None);
+    }
+    let cached: CachedPost = serde_json::from_slice(raw).ok()?;
+    (cached.id == id).then_some(Some(Post {
+        id: cached.id,
+        author: UserSummary {
+            id: cached.author_id,
+            username: cached.author_username,
+            display_name: cached.author_display_name,
+        },
+        content: cached.content,
+        created_at: cached.created_at,
+        in_reply_to: cached.in_reply_to,
+        mentions: cached.mentions,
+        tags: cached.tags,
     }))
 }
 
@@ -230,7 +302,7 @@ async fn forget(slots: &dyn SlotCache, keys: &[SlotKey]) {
 
 // --- posts ----------------------------------------------------------------------------------
 
-/// `PostStore` with counts, viewer state and authors from the slot cache.
+/// `PostStore` with posts, counts, viewer state and authors from the slot cache.
 pub struct CachedStats {
     inner: Arc<dyn PostStore>,
     slots: Arc<dyn SlotCache>,
@@ -281,6 +353,42 @@ impl CachedStats {
         Ok(rows)
     }
 
+    /// One slot read for every post; the misses from the store, then filled (the unknown ones
+    /// as gone).
+    async fn cached_posts(&self, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
+        let mut seen = HashSet::new();
+        let keys: Vec<SlotKey> = ids
+            .iter()
+            .filter(|id| seen.insert(**id))
+            .map(|id| SlotKey::Post(*id))
+            .collect();
+        let read = read(&*self.slots, keys.clone()).await?;
+        let mut found = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            let SlotKey::Post(id) = key else { continue };
+            match read.value(key).and_then(|raw| decode_post(id, raw)) {
+                Some(Some(post)) => found.push(post),
+                Some(None) => {}
+                None => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            let loaded = self.inner.posts(&missing).await?;
+            let by_id: HashMap<PostId, &Post> = loaded.iter().map(|post| (post.id, post)).collect();
+            let fills: Vec<Fill> = missing
+                .iter()
+                .filter_map(|id| {
+                    let value = encode_post(by_id.get(id).copied());
+                    read.fill(SlotKey::Post(*id), value, POST_TTL)
+                })
+                .collect();
+            fill(&*self.slots, &fills).await;
+            found.extend(loaded);
+        }
+        Ok(found)
+    }
+
     /// After a reaction: the post's counts and the reacting user's state of it.
     async fn reacted(&self, post: PostId, user: UserId, reaction: Reaction) -> Reaction {
         if reaction == Reaction::Changed {
@@ -315,8 +423,25 @@ impl PostStore for CachedStats {
 
     async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
         // The authors come with the posts; a post that is gone has no counts either.
-        let posts = self.inner.posts(ids).await?;
+        let posts = self.posts(ids).await?;
         self.stats_of(&posts, reader).await
+    }
+
+    async fn posts(&self, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.cached_posts(ids).await {
+            Ok(posts) => Ok(posts),
+            Err(err) => {
+                tracing::warn!(error = %err, cache = self.slots.name(), "slot cache failed; reading posts from the store");
+                self.inner.posts(ids).await
+            }
+        }
+    }
+
+    async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
+        Ok(self.posts(&[id]).await?.pop())
     }
 
     async fn create_post(&self, post: &NewPost, event: &Event) -> Result<Post, CreatePostError> {
@@ -330,7 +455,7 @@ impl PostStore for CachedStats {
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
         let parent = self.inner.post(id).await?.and_then(|post| post.in_reply_to);
         let deleted = self.inner.delete_post(id, event).await?;
-        let mut keys = vec![SlotKey::Counts(id)];
+        let mut keys = vec![SlotKey::Post(id), SlotKey::Counts(id)];
         keys.extend(parent.map(SlotKey::Counts));
         forget(&*self.slots, &keys).await;
         Ok(deleted)
@@ -378,14 +503,6 @@ impl PostStore for CachedStats {
 
     async fn prune_idempotency_keys(&self, before: Timestamp, max: usize) -> anyhow::Result<u64> {
         self.inner.prune_idempotency_keys(before, max).await
-    }
-
-    async fn post(&self, id: PostId) -> anyhow::Result<Option<Post>> {
-        self.inner.post(id).await
-    }
-
-    async fn posts(&self, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
-        self.inner.posts(ids).await
     }
 
     async fn post_ids_by_authors(
@@ -637,5 +754,23 @@ mod tests {
         );
         assert_eq!(decode_user(user.id, &encode_user(None)), Some(None));
         assert_eq!(decode_user(user.id, b"{not json"), None);
+        let post = Post {
+            id: PostId::new(),
+            author: user,
+            content: "hello, world ✓ @bob #Tag".into(),
+            created_at: Timestamp::from_millis(1_764_028_800_123),
+            in_reply_to: Some(PostId::new()),
+            mentions: vec![Mention {
+                id: UserId::new(),
+                username: "bob".into(),
+            }],
+            tags: vec!["tag".into()],
+        };
+        let raw = encode_post(Some(&post));
+        assert_eq!(decode_post(post.id, &raw), Some(Some(post.clone())));
+        assert_eq!(decode_post(post.id, &encode_post(None)), Some(None));
+        // An entry that holds another post is not trusted.
+        assert_eq!(decode_post(PostId::new(), &raw), None);
+        assert_eq!(decode_post(post.id, b"{not json"), None);
     }
 }

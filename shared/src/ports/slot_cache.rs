@@ -13,9 +13,11 @@ use async_trait::async_trait;
 
 use crate::domain::{PostId, UserId};
 
-/// What a slot holds: the parts of a post view that change after the post is written.
+/// What a slot holds: the parts of a post view, each cached and forgotten on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SlotKey {
+    /// A post (as written; it never changes), or that it is gone.
+    Post(PostId),
     /// A post's reply, like and repost counts.
     Counts(PostId),
     /// Whether `reader` likes and has reposted `post`.

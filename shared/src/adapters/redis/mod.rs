@@ -1,11 +1,10 @@
-//! Redis: the feeds (`feeds`), the read-through caches of posts (`posts`), follow lists
-//! (`graph`) and counts, viewer state and user summaries (`slots`), and the rate-limit counters
-//! (`limits`), over one multiplexed connection manager per process.
+//! Redis: the feeds (`feeds`), the cached follow lists (`graph`), the cached posts, counts,
+//! viewer state and user summaries (`slots`), and the rate-limit counters (`limits`), over one
+//! multiplexed connection manager per process.
 
 pub mod feeds;
 pub mod graph;
 pub mod limits;
-pub mod posts;
 pub mod slots;
 
 use std::time::Duration;
@@ -16,7 +15,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 pub use feeds::RedisFeeds;
 pub use graph::CachedGraph;
 pub use limits::RedisLimiter;
-pub use posts::CachedPosts;
 pub use slots::RedisSlots;
 
 /// Connects a [`ConnectionManager`] tuned for a cache: short timeouts and few retries per
