@@ -106,7 +106,7 @@ pub struct Config {
     pub mail_from: Mailbox,
     /// `LOG_FORMAT`, `OTEL_EXPORTER_OTLP_ENDPOINT` and the metrics' function name.
     pub telemetry: TelemetryConfig,
-    /// `REDIS_URL`: feeds, cached lists and the post cache in Redis instead of in memory.
+    /// `REDIS_URL`: feeds, cached lists and the slot cache in Redis instead of in memory.
     pub redis_url: Option<SecretString>,
     /// `FEED_TTL_DAYS`: a Redis feed not read for this long expires (rebuilt on its next read).
     pub feed_ttl: Duration,

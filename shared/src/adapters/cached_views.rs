@@ -13,11 +13,13 @@
 //! - `User(user)`: username and display name, or that the user is gone. A profile change and
 //!   the account's erasure. A post whose author is gone is left out, as the store leaves it.
 //!
-//! Not forgotten at once: an erasure also takes back the account's likes, reposts and replies
-//! on others' posts, and which posts those are is known only inside the store's transaction.
-//! Their counts are right again when their slots expire ([`COUNTS_TTL`]). A forget that fails
-//! (the cache is down) is logged, and its slots are right again within their TTL. Reads never
-//! fail because of the cache: they are answered by the store.
+//! - `CountsEpoch`: every post's counts at once. An account's erasure, which takes back its
+//!   likes, reposts and replies on others' posts: which posts those are is known only inside
+//!   the store's transaction. Counts are cached with the epoch read before the store was, and
+//!   are a miss under any other.
+//!
+//! A forget that fails (the cache is down) is logged, and its slots are right again within
+//! their TTL. Reads never fail because of the cache: they are answered by the store.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -36,11 +38,9 @@ use crate::ports::{
     StatsRow, UserStore,
 };
 
-/// How long counts are served: the bound on how long an erasure's likes and reposts still
-/// count on others' posts.
+/// How long values are served. Every change forgets them, so this only bounds a forget that
+/// was lost. Counts change most often; an epoch outlives them (see `adapters::redis::slots`).
 pub const COUNTS_TTL: Duration = Duration::from_secs(60);
-/// How long viewer state and user summaries are served; every change to them forgets them, so
-/// this only bounds a forget that was lost.
 pub const VIEWER_TTL: Duration = Duration::from_secs(600);
 pub const USER_TTL: Duration = Duration::from_secs(600);
 /// Posts never change: a day keeps the hot set, and Redis' memory for feeds.
@@ -48,13 +48,22 @@ pub const POST_TTL: Duration = Duration::from_secs(86_400);
 
 // --- values ---------------------------------------------------------------------------------
 
-fn encode_counts(stats: PostStats) -> Vec<u8> {
-    format!("{} {} {}", stats.replies, stats.likes, stats.reposts).into_bytes()
+/// Counts as of `epoch` (the generation of [`SlotKey::CountsEpoch`]).
+fn encode_counts(epoch: u64, stats: PostStats) -> Vec<u8> {
+    format!(
+        "{epoch} {} {} {}",
+        stats.replies, stats.likes, stats.reposts
+    )
+    .into_bytes()
 }
 
-fn decode_counts(raw: &[u8]) -> Option<PostStats> {
+/// The counts, if they are of `epoch`.
+fn decode_counts(raw: &[u8], epoch: u64) -> Option<PostStats> {
     let text = std::str::from_utf8(raw).ok()?;
     let mut numbers = text.split(' ').map(str::parse::<u64>);
+    if numbers.next()?.ok()? != epoch {
+        return None;
+    }
     let stats = PostStats {
         replies: numbers.next()?.ok()?,
         likes: numbers.next()?.ok()?,
@@ -211,6 +220,11 @@ impl Read {
     fn user(&self, id: UserId) -> Option<Option<UserSummary>> {
         decode_user(id, self.value(SlotKey::User(id))?)
     }
+
+    /// The counts epoch, if it was read.
+    fn epoch(&self) -> Option<u64> {
+        Some(self.0.get(&SlotKey::CountsEpoch)?.generation)
+    }
 }
 
 /// What the slots say about one post.
@@ -228,7 +242,10 @@ fn cached_row(read: &Read, post: &Post, reader: Option<UserId>) -> Cached {
     let Some(author) = author else {
         return Cached::Gone;
     };
-    let Some(stats) = read.value(SlotKey::Counts(post.id)).and_then(decode_counts) else {
+    let Some(stats) = read
+        .epoch()
+        .and_then(|epoch| decode_counts(read.value(SlotKey::Counts(post.id))?, epoch))
+    else {
         return Cached::Miss;
     };
     let viewer = match reader {
@@ -257,11 +274,10 @@ fn fills(read: &Read, rows: &[StatsRow], reader: Option<UserId>) -> Vec<Fill> {
     let mut fills = Vec::new();
     let mut authors = HashSet::new();
     for row in rows {
-        fills.extend(read.fill(
-            SlotKey::Counts(row.post),
-            encode_counts(row.stats),
-            COUNTS_TTL,
-        ));
+        if let Some(epoch) = read.epoch() {
+            let value = encode_counts(epoch, row.stats);
+            fills.extend(read.fill(SlotKey::Counts(row.post), value, COUNTS_TTL));
+        }
         if let (Some(reader), Some(viewer)) = (reader, row.viewer) {
             let key = SlotKey::Viewer {
                 post: row.post,
@@ -321,7 +337,8 @@ impl CachedStats {
     ) -> anyhow::Result<Vec<StatsRow>> {
         let mut seen = HashSet::new();
         let posts: Vec<&Post> = posts.iter().filter(|post| seen.insert(post.id)).collect();
-        let mut keys = Vec::with_capacity(posts.len() * 3);
+        let mut keys = Vec::with_capacity(posts.len() * 3 + 1);
+        keys.push(SlotKey::CountsEpoch);
         let mut authors = HashSet::new();
         for post in &posts {
             keys.push(SlotKey::Counts(post.id));
@@ -670,7 +687,7 @@ impl UserStore for CachedUsers {
         now: Timestamp,
     ) -> anyhow::Result<bool> {
         let deleted = self.inner.delete_user(user, event, now).await?;
-        forget(&*self.slots, &[SlotKey::User(user)]).await;
+        forget(&*self.slots, &[SlotKey::User(user), SlotKey::CountsEpoch]).await;
         Ok(deleted)
     }
 
@@ -733,9 +750,18 @@ mod tests {
             likes: 1_000_000,
             reposts: 0,
         };
-        assert_eq!(decode_counts(&encode_counts(stats)), Some(stats));
-        for garbage in [&b""[..], b"1 2", b"1 2 3 4", b"1 x 3", b"-1 2 3"] {
-            assert_eq!(decode_counts(garbage), None, "{garbage:?}");
+        assert_eq!(decode_counts(&encode_counts(7, stats), 7), Some(stats));
+        // Counts of another epoch are a miss.
+        assert_eq!(decode_counts(&encode_counts(6, stats), 7), None);
+        for garbage in [
+            &b""[..],
+            b"7 1 2",
+            b"7 1 2 3 4",
+            b"7 1 x 3",
+            b"7 -1 2 3",
+            b"1 2 3",
+        ] {
+            assert_eq!(decode_counts(garbage, 7), None, "{garbage:?}");
         }
         for (liked, reposted) in [(false, false), (true, false), (false, true), (true, true)] {
             let viewer = ViewerState { liked, reposted };

@@ -13,11 +13,11 @@
 //! | login     | users, sessions |  | limits                      |        |      | issues |
 //! | profile   | users, posts | counts |                           |        |      | verifies |
 //! | follow    | users, outbox | edges, lists | follow-list cache, limits | publishes | | verifies |
-//! | post      | users, posts | | post cache, limits             | publishes |      | verifies |
+//! | post      | users, posts | | slot cache, limits             | publishes |      | verifies |
 //! | feed-read | users, posts | follows | feeds, caches            |        |      | verifies |
-//! | interact  | users, posts, outbox | | post cache, limits       | publishes |      | verifies |
-//! | notifications | users, posts, notifications | | post cache |     |      | verifies |
-//! | account   | users, posts, sessions, outbox | edges, counts | limits | publishes | | issues |
+//! | interact  | users, posts, outbox | | slot cache, limits       | publishes |      | verifies |
+//! | notifications | users, posts, notifications | | slot cache |     |      | verifies |
+//! | account   | users, posts, sessions, outbox | edges, counts | slot cache, limits | publishes | | issues |
 //! | notify    | notifications, processed |  |                  |        |      |        |
 //! | network   | processed | nodes |                       |        |      |        |
 //! | email     | processed |       |                       |        | sends |       |
@@ -186,7 +186,7 @@ pub async fn follow(config: Config) -> anyhow::Result<HttpWiring> {
     Ok(publishing(wiring, ctx, sql.outbox))
 }
 
-/// Create, read and delete posts, through the post cache (a delete leaves a tombstone there).
+/// Create, read and delete posts, through the slot cache (a write forgets what it changed).
 ///
 /// # Errors
 /// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
@@ -223,7 +223,7 @@ pub async fn feed_read(config: Config) -> anyhow::Result<HttpWiring> {
 }
 
 /// Likes, replies, a post's context and tag pages: reactions are written with their events;
-/// posts are read through the post cache, their counts from the store.
+/// posts, their counts and the reader's state are read through the slot cache.
 ///
 /// # Errors
 /// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.
@@ -241,7 +241,7 @@ pub async fn interact(config: Config) -> anyhow::Result<HttpWiring> {
     Ok(publishing(wiring, ctx, sql.outbox))
 }
 
-/// The caller's notifications, with their posts through the post cache.
+/// The caller's notifications, with their posts through the slot cache.
 ///
 /// # Errors
 /// `JWT_PUBLIC_KEYS` is unset, or a configured server cannot be reached.

@@ -24,6 +24,9 @@ pub enum SlotKey {
     Viewer { post: PostId, reader: UserId },
     /// A user's summary (username and display name), or that the user is gone.
     User(UserId),
+    /// No value: its generation is the epoch of every post's counts, moved on when a write
+    /// changes counts it cannot name (an account's erasure takes back its likes everywhere).
+    CountsEpoch,
 }
 
 /// One slot as read: its value, if cached, and its generation either way.

@@ -126,7 +126,7 @@ impl Written {
 /// `feed.posts` and `feed.follows`: keeps cached feeds in step with posts and follows.
 pub struct FanoutConsumer {
     pub queue: Queue,
-    /// The store itself, never the post cache: a cached post outlives its author's erasure,
+    /// The store itself, never the slot cache: a cached post outlives its author's erasure,
     /// and the checks below must see the truth.
     pub posts: Arc<dyn PostStore>,
     pub graph: Arc<dyn SocialGraph>,

@@ -1,7 +1,8 @@
 //! The `SlotCache` contract: a slot reads as a miss with a generation, a fill at that generation
 //! lands, a forget drops the value and refuses every fill read before it (the late-refill race),
 //! slots are independent, and values expire. Then the decorators over it
-//! (`adapters::cached_views`): what they serve after each write is what the store says.
+//! (`adapters::cached_views`): what they serve after each write is what the store says, an
+//! erasure included (it changes counts on posts it cannot name).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -342,9 +343,30 @@ async fn the_decorators_forget_a_name_and_an_erased_author(
         Some("Ann Renamed".to_owned()),
         "the summary after the rename",
     )?;
+    // Ann likes Bob's post, and the count is cached.
+    let bob = fresh_user(users, "slots_liked").await?;
+    let (draft, event) = post_draft(bob.id, "liked by ann")?;
+    let bobs = posts.create_post(&draft, &event).await?;
+    let like = Event::new(EventPayload::PostLiked {
+        post_id: bobs.id,
+        author_id: bob.id,
+        user_id: ann.id,
+    });
+    posts.like(bobs.id, ann.id, Timestamp::now(), &like).await?;
+    check_eq(
+        seen(posts, bobs.id, bob.id).await?.map(|(stats, _)| stats),
+        Some(stats(0, 1, 0)),
+        "bob's post liked by ann",
+    )?;
     let found = posts.posts(&[post.id]).await?;
     let erased = Event::new(EventPayload::user_deleted(ann.id, &[]));
     users.delete_user(ann.id, &erased, Timestamp::now()).await?;
+    // Her like is taken back in the store's transaction; the cached count goes with it.
+    check_eq(
+        seen(posts, bobs.id, bob.id).await?.map(|(stats, _)| stats),
+        Some(stats(0, 0, 0)),
+        "bob's post after ann's erasure",
+    )?;
     // The post read before the erasure (as a post cache may still hold it) is left out.
     check_eq(
         posts.stats_of(&found, None).await?.len(),

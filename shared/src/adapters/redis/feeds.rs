@@ -173,7 +173,7 @@ impl RedisFeeds {
         Ok(Self::from_manager(connect_manager(url).await?, cap, ttl))
     }
 
-    /// Shares a connection, e.g. with the post cache.
+    /// Shares a connection, e.g. with the slot cache.
     pub fn from_manager(redis: ConnectionManager, cap: usize, ttl: Duration) -> Self {
         Self { redis, cap, ttl }
     }

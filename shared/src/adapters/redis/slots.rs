@@ -2,7 +2,8 @@
 //! and function: the `SlotCache` port.
 //!
 //! Keys are hash-tagged on the post or user: `slot:post:{<post>}`, `slot:counts:{<post>}`,
-//! `slot:viewer:{<post>}:<reader>`, `slot:user:{<user>}`. A key holds `<generation>` (a
+//! `slot:viewer:{<post>}:<reader>`, `slot:user:{<user>}`; and `slot:counts-epoch`, one key that
+//! every page reads (on a cluster, one small hot key on one node). A key holds `<generation>` (a
 //! forgotten slot) or `<generation>:<value>`; a missing key is generation 0.
 //!
 //! A read is one `MGET`, whatever the number of slots: a feed page reads sixty, and one reply
@@ -50,6 +51,7 @@ pub fn key(slot: &SlotKey) -> String {
         SlotKey::Counts(post) => format!("slot:counts:{{{post}}}"),
         SlotKey::Viewer { post, reader } => format!("slot:viewer:{{{post}}}:{reader}"),
         SlotKey::User(user) => format!("slot:user:{{{user}}}"),
+        SlotKey::CountsEpoch => "slot:counts-epoch".to_owned(),
     }
 }
 
