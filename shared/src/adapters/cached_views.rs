@@ -18,11 +18,15 @@
 //!   the store's transaction. Counts are cached with the epoch read before the store was, and
 //!   are a miss under any other.
 //!
+//! Posts never change, so each process also keeps the ones it decoded ([`Decoded`]), for
+//! [`PostStore::hydrate`] only: there the counts, read from the slot cache beside them, tell
+//! whether a post is still there, and a warm page is one slot read.
+//!
 //! A forget that fails (the cache is down) is logged, and its slots are right again within
 //! their TTL. Reads never fail because of the cache: they are answered by the store.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -318,15 +322,82 @@ async fn forget(slots: &dyn SlotCache, keys: &[SlotKey]) {
 
 // --- posts ----------------------------------------------------------------------------------
 
+/// Posts decoded in this process, at most about twice `capacity`: the young map fills, then
+/// becomes the old one, and a post found in the old map moves back to the young one. So the
+/// posts read within the last `capacity` insertions stay.
+struct Decoded {
+    maps: Mutex<[HashMap<PostId, Post>; 2]>,
+    capacity: usize,
+}
+
+/// Posts kept decoded per generation; a post is a few hundred bytes to a few kilobytes.
+const DECODED: usize = 4_096;
+
+impl Decoded {
+    fn new(capacity: usize) -> Self {
+        Self {
+            maps: Mutex::new([HashMap::new(), HashMap::new()]),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Copies of the posts of `ids` held here, and the ids that are not.
+    fn get(&self, ids: &[PostId]) -> (Vec<Post>, Vec<PostId>) {
+        let Ok(mut maps) = self.maps.lock() else {
+            return (Vec::new(), ids.to_vec());
+        };
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            if let Some(post) = maps[0].get(id) {
+                found.push(post.clone());
+            } else if let Some(post) = maps[1].remove(id) {
+                found.push(post.clone());
+                Self::insert(&mut maps, post, self.capacity);
+            } else {
+                missing.push(*id);
+            }
+        }
+        (found, missing)
+    }
+
+    fn put(&self, posts: &[Post]) {
+        if let Ok(mut maps) = self.maps.lock() {
+            for post in posts {
+                Self::insert(&mut maps, post.clone(), self.capacity);
+            }
+        }
+    }
+
+    fn remove(&self, id: PostId) {
+        if let Ok(mut maps) = self.maps.lock() {
+            maps[0].remove(&id);
+            maps[1].remove(&id);
+        }
+    }
+
+    fn insert(maps: &mut [HashMap<PostId, Post>; 2], post: Post, capacity: usize) {
+        maps[0].insert(post.id, post);
+        if maps[0].len() >= capacity {
+            maps[1] = std::mem::take(&mut maps[0]);
+        }
+    }
+}
+
 /// `PostStore` with posts, counts, viewer state and authors from the slot cache.
 pub struct CachedStats {
     inner: Arc<dyn PostStore>,
     slots: Arc<dyn SlotCache>,
+    decoded: Decoded,
 }
 
 impl CachedStats {
     pub fn new(inner: Arc<dyn PostStore>, slots: Arc<dyn SlotCache>) -> Self {
-        Self { inner, slots }
+        Self {
+            inner,
+            slots,
+            decoded: Decoded::new(DECODED),
+        }
     }
 
     /// One slot read for every post; the misses from the store in one query, then filled.
@@ -438,6 +509,24 @@ impl PostStore for CachedStats {
         }
     }
 
+    async fn hydrate(
+        &self,
+        ids: &[PostId],
+        reader: Option<UserId>,
+    ) -> anyhow::Result<Vec<(Post, StatsRow)>> {
+        let mut seen = HashSet::new();
+        let ids: Vec<PostId> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+        let (mut posts, missing) = self.decoded.get(&ids);
+        if !missing.is_empty() {
+            let loaded = self.posts(&missing).await?;
+            self.decoded.put(&loaded);
+            posts.extend(loaded);
+        }
+        // A post deleted since it was decoded has no counts: `stats_of` leaves it out.
+        let rows = self.stats_of(&posts, reader).await?;
+        Ok(crate::ports::joined(posts, rows))
+    }
+
     async fn stats(&self, ids: &[PostId], reader: Option<UserId>) -> anyhow::Result<Vec<StatsRow>> {
         // The authors come with the posts; a post that is gone has no counts either.
         let posts = self.posts(ids).await?;
@@ -472,6 +561,7 @@ impl PostStore for CachedStats {
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
         let parent = self.inner.post(id).await?.and_then(|post| post.in_reply_to);
         let deleted = self.inner.delete_post(id, event).await?;
+        self.decoded.remove(id);
         let mut keys = vec![SlotKey::Post(id), SlotKey::Counts(id)];
         keys.extend(parent.map(SlotKey::Counts));
         forget(&*self.slots, &keys).await;
@@ -742,6 +832,46 @@ impl UserStore for CachedUsers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn post(id: PostId) -> Post {
+        Post {
+            id,
+            author: UserSummary {
+                id: UserId::new(),
+                username: "ann".into(),
+                display_name: "Ann".into(),
+            },
+            content: "hello".into(),
+            created_at: Timestamp::from_millis(1),
+            in_reply_to: None,
+            mentions: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn decoded_posts_stay_within_twice_the_capacity_and_keep_the_latest() {
+        let decoded = Decoded::new(2);
+        let ids: Vec<PostId> = (0..10).map(|_| PostId::new()).collect();
+        for id in &ids {
+            decoded.put(&[post(*id)]);
+            let (found, _) = decoded.get(&[*id]);
+            assert_eq!(found.len(), 1, "a post just put is held");
+        }
+        let (found, missing) = decoded.get(&ids);
+        assert!((1..=4).contains(&found.len()), "{} held", found.len());
+        assert_eq!(found.len() + missing.len(), ids.len());
+        // A post read from the old map moves back: it outlives the next turn.
+        decoded.put(&[post(ids[0]), post(ids[1])]); // young [0 1] turns old
+        let (found, _) = decoded.get(&[ids[0]]); // young [0]
+        assert_eq!(found.len(), 1);
+        decoded.put(&[post(ids[2])]); // young [0 2] turns old: 1 is gone
+        let (found, missing) = decoded.get(&[ids[0], ids[1]]);
+        assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), [ids[0]]);
+        assert_eq!(missing, [ids[1]]);
+        decoded.remove(ids[0]);
+        assert_eq!(decoded.get(&[ids[0]]).1, [ids[0]]);
+    }
 
     #[test]
     fn cached_values_round_trip_and_garbage_reads_as_a_miss() {

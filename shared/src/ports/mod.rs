@@ -26,4 +26,6 @@ pub use mailer::{Mail, Mailer};
 pub use notifications::NotificationStore;
 pub use sessions::{Rotation, SessionStore};
 pub use slot_cache::{Fill, Slot, SlotCache, SlotKey};
-pub use store::{CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore};
+pub use store::{
+    CreatePostError, CreateUserError, PostStore, Reaction, StatsRow, UserStore, joined,
+};

@@ -223,6 +223,20 @@ pub trait PostStore: Send + Sync + 'static {
         self.stats(&ids, reader).await
     }
 
+    /// These posts with their [`StatsRow`]s, in no particular order; posts that are gone are
+    /// left out. What a page shows: a cache may answer it from copies it could not serve as
+    /// [`PostStore::posts`], since the counts tell whether the post still exists. Stores need
+    /// not override it.
+    async fn hydrate(
+        &self,
+        ids: &[PostId],
+        reader: Option<UserId>,
+    ) -> anyhow::Result<Vec<(Post, StatsRow)>> {
+        let posts = self.posts(ids).await?;
+        let rows = self.stats_of(&posts, reader).await?;
+        Ok(joined(posts, rows))
+    }
+
     /// `user` likes `post` from `at` on, storing `event` only when the like is new.
     async fn like(
         &self,
@@ -268,4 +282,17 @@ pub trait PostStore: Send + Sync + 'static {
         after: Option<RelationCursor>,
         limit: usize,
     ) -> anyhow::Result<Vec<Relation>>;
+}
+
+/// Each post with its row; posts without one (gone) are left out.
+pub fn joined(posts: Vec<Post>, rows: Vec<StatsRow>) -> Vec<(Post, StatsRow)> {
+    let mut rows: std::collections::HashMap<PostId, StatsRow> =
+        rows.into_iter().map(|row| (row.post, row)).collect();
+    posts
+        .into_iter()
+        .filter_map(|post| {
+            let row = rows.remove(&post.id)?;
+            Some((post, row))
+        })
+        .collect()
 }

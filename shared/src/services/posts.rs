@@ -7,7 +7,7 @@ use crate::domain::{
     Event, EventPayload, IDEMPOTENCY_HEADER, IdempotencyClaim, IdempotencyKey, Mention, NewPost,
     Post, PostContent, PostId, PostView, ReplyTo, Timestamp, UserId, ValidationError,
 };
-use crate::ports::CreatePostError;
+use crate::ports::{CreatePostError, StatsRow, joined};
 
 use super::{Context, ServiceError, ServiceResult};
 
@@ -173,28 +173,12 @@ pub async fn views(
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut stats: HashMap<PostId, _> = ctx
-        .posts()?
-        .stats_of(&posts, reader)
-        .await?
-        .into_iter()
-        .map(|row| (row.post, row))
-        .collect();
-    Ok(posts
-        .into_iter()
-        .filter_map(|mut post| {
-            let row = stats.remove(&post.id)?;
-            post.author = row.author;
-            Some(PostView {
-                post,
-                stats: row.stats,
-                viewer: row.viewer,
-            })
-        })
-        .collect())
+    let rows = ctx.posts()?.stats_of(&posts, reader).await?;
+    Ok(joined(posts, rows).into_iter().map(view).collect())
 }
 
-/// The views of `ids`, in that order: one look-up for the posts, one for their counts.
+/// The views of `ids`, in that order: one look-up for the posts and their counts
+/// ([`crate::ports::PostStore::hydrate`]).
 pub async fn views_of(
     ctx: &Context,
     ids: &[PostId],
@@ -203,13 +187,25 @@ pub async fn views_of(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut by_id: HashMap<PostId, Post> = ctx
+    let mut by_id: HashMap<PostId, (Post, StatsRow)> = ctx
         .posts()?
-        .posts(ids)
+        .hydrate(ids, reader)
         .await?
         .into_iter()
-        .map(|post| (post.id, post))
+        .map(|(post, row)| (post.id, (post, row)))
         .collect();
-    let posts = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    views(ctx, posts, reader).await
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(view)
+        .collect())
+}
+
+fn view((mut post, row): (Post, StatsRow)) -> PostView {
+    post.author = row.author;
+    PostView {
+        post,
+        stats: row.stats,
+        viewer: row.viewer,
+    }
 }

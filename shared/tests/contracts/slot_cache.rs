@@ -47,6 +47,8 @@ pub async fn slot_cache(
 ) -> anyhow::Result<()> {
     let cached_users = CachedUsers::new(users.clone(), slots.clone());
     let cached_posts = CachedStats::new(posts.clone(), slots.clone());
+    // Another process (another Lambda instance or function) over the same cache and store.
+    let elsewhere = CachedStats::new(posts.clone(), slots.clone());
     let slots = &*slots;
     super::every_check(
         "slot cache",
@@ -68,6 +70,15 @@ pub async fn slot_cache(
                 "the_decorators_serve_what_the_store_says",
                 the_decorators_serve_what_the_store_says(&cached_users, &cached_posts)
                     .boxed_local(),
+            ),
+            (
+                "a_page_leaves_out_a_post_deleted_elsewhere",
+                a_page_leaves_out_a_post_deleted_elsewhere(
+                    &cached_users,
+                    &cached_posts,
+                    &elsewhere,
+                )
+                .boxed_local(),
             ),
             (
                 "the_decorators_forget_a_name_and_an_erased_author",
@@ -377,5 +388,50 @@ async fn the_decorators_forget_a_name_and_an_erased_author(
         users.summaries(&[ann.id]).await?.len(),
         0,
         "the summary of an erased user",
+    )
+}
+
+/// A process keeps the posts it decoded; a page it hydrates still leaves out one deleted by
+/// another process, and one whose author another process erased.
+async fn a_page_leaves_out_a_post_deleted_elsewhere(
+    users: &dyn UserStore,
+    here: &dyn PostStore,
+    elsewhere: &dyn PostStore,
+) -> anyhow::Result<()> {
+    let ann = fresh_user(users, "slots_elsewhere").await?;
+    let bob = fresh_user(users, "slots_erased").await?;
+    let mut ids = Vec::new();
+    for (author, text) in [(ann.id, "kept"), (ann.id, "deleted"), (bob.id, "erased")] {
+        let (draft, event) = post_draft(author, text)?;
+        ids.push(here.create_post(&draft, &event).await?.id);
+    }
+    let page = |posts: Vec<(rookery::domain::Post, rookery::ports::StatsRow)>| {
+        let mut ids: Vec<PostId> = posts.into_iter().map(|(post, _)| post.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut all = ids.clone();
+    all.sort();
+    check_eq(
+        page(here.hydrate(&ids, Some(ann.id)).await?),
+        all,
+        "the page",
+    )?;
+    elsewhere
+        .delete_post(ids[1], &deletion(ids[1], ann.id))
+        .await?;
+    let mut kept = vec![ids[0], ids[2]];
+    kept.sort();
+    check_eq(
+        page(here.hydrate(&ids, Some(ann.id)).await?),
+        kept,
+        "the page after a deletion elsewhere",
+    )?;
+    let erased = Event::new(EventPayload::user_deleted(bob.id, &[]));
+    users.delete_user(bob.id, &erased, Timestamp::now()).await?;
+    check_eq(
+        page(here.hydrate(&ids, Some(ann.id)).await?),
+        vec![ids[0]],
+        "the page after an erasure elsewhere",
     )
 }
