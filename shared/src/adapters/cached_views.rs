@@ -239,11 +239,14 @@ enum Cached {
     Miss,
 }
 
-fn cached_row(read: &Read, post: &Post, reader: Option<UserId>) -> Cached {
-    let Some(author) = read.user(post.author.id) else {
+/// What the slots say about each author: decoded once, for all of their posts on the page.
+type Authors = HashMap<UserId, Option<Option<UserSummary>>>;
+
+fn cached_row(read: &Read, authors: &Authors, post: &Post, reader: Option<UserId>) -> Cached {
+    let Some(Some(author)) = authors.get(&post.author.id) else {
         return Cached::Miss;
     };
-    let Some(author) = author else {
+    let Some(author) = author.clone() else {
         return Cached::Gone;
     };
     let Some(stats) = read
@@ -424,10 +427,11 @@ impl CachedStats {
             }
         }
         let read = read(&*self.slots, keys).await?;
+        let authors: Authors = authors.into_iter().map(|id| (id, read.user(id))).collect();
         let mut rows = Vec::with_capacity(posts.len());
         let mut missing = Vec::new();
         for post in posts {
-            match cached_row(&read, post, reader) {
+            match cached_row(&read, &authors, post, reader) {
                 Cached::Row(row) => rows.push(row),
                 Cached::Gone => {}
                 Cached::Miss => missing.push(post.id),
