@@ -18,7 +18,7 @@ use redis::aio::ConnectionManager;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Notify;
 
-use crate::adapters::cached_views::{CachedStats, CachedUsers};
+use crate::adapters::cached_views::{CachedPosts, CachedUsers};
 use crate::adapters::cypher::Neo4jGraph;
 use crate::adapters::folder_mailer::FolderMailer;
 use crate::adapters::memory_feed::MemoryFeeds;
@@ -339,7 +339,7 @@ impl<'a> Wiring<'a> {
     pub async fn cached_posts(&mut self) -> anyhow::Result<Arc<dyn PostStore>> {
         let posts = self.sql().await?.posts;
         Ok(match self.slots().await? {
-            Some(slots) => Arc::new(CachedStats::new(posts, slots)),
+            Some(slots) => Arc::new(CachedPosts::new(posts, slots)),
             None => posts,
         })
     }

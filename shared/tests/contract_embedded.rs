@@ -83,11 +83,11 @@ async fn memory_slots_sweep_when_full() -> anyhow::Result<()> {
 /// The store suite through the slot cache's decorators: they must behave like the store.
 #[tokio::test]
 async fn cached_views_store_contract() -> anyhow::Result<()> {
-    use rookery::adapters::cached_views::{CachedStats, CachedUsers};
+    use rookery::adapters::cached_views::{CachedPosts, CachedUsers};
     let (_dir, _path, db) = sqlite().await?;
     let slots = Arc::new(MemorySlots::new(10_000));
     let users = Arc::new(CachedUsers::new(db.clone(), slots.clone()));
-    let posts = Arc::new(CachedStats::new(db.clone(), slots));
+    let posts = Arc::new(CachedPosts::new(db.clone(), slots));
     contracts::store::user_and_post_store(users, posts, db).await
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, ensure};
 use redis::aio::ConnectionManager;
-use rookery::adapters::cached_views::{CachedStats, CachedUsers};
+use rookery::adapters::cached_views::{CachedPosts, CachedUsers};
 use rookery::adapters::redis::{
     CachedGraph, RedisFeeds, RedisLimiter, RedisSlots, connect_manager,
 };
@@ -309,11 +309,11 @@ async fn slot_cache_contract() -> anyhow::Result<()> {
 }
 
 /// The decorators over `db` and Redis, as the functions wire them.
-fn cached(db: &Arc<Sqlite>, redis: ConnectionManager) -> (CachedUsers, CachedStats) {
+fn cached(db: &Arc<Sqlite>, redis: ConnectionManager) -> (CachedUsers, CachedPosts) {
     let slots = Arc::new(RedisSlots::new(redis));
     (
         CachedUsers::new(db.clone(), slots.clone()),
-        CachedStats::new(db.clone(), slots),
+        CachedPosts::new(db.clone(), slots),
     )
 }
 

@@ -1,5 +1,5 @@
 //! Posts, their counts, viewer state and authors served from a [`SlotCache`], so that a warm
-//! feed page reads no SQL: decorators over the post store ([`CachedStats`]) and the user store
+//! feed page reads no SQL: decorators over the post store ([`CachedPosts`]) and the user store
 //! ([`CachedUsers`]). A miss is read from the store and filled at the generation read with it;
 //! every write that changes a slot forgets it after the store committed (see
 //! [`crate::ports::SlotCache`] for why a late fill cannot undo that).
@@ -12,7 +12,6 @@
 //!   unlike, repost or unrepost of the post.
 //! - `User(user)`: username and display name, or that the user is gone. A profile change and
 //!   the account's erasure. A post whose author is gone is left out, as the store leaves it.
-//!
 //! - `CountsEpoch`: every post's counts at once. An account's erasure, which takes back its
 //!   likes, reposts and replies on others' posts: which posts those are is known only inside
 //!   the store's transaction. Counts are cached with the epoch read before the store was, and
@@ -43,7 +42,8 @@ use crate::ports::{
 };
 
 /// How long values are served. Every change forgets them, so this only bounds a forget that
-/// was lost. Counts change most often; an epoch outlives them (see `adapters::redis::slots`).
+/// was lost. Counts must expire well within the hour a forgotten generation, the epoch's
+/// included, is kept (`adapters::redis::slots`): an epoch that expired reads as 0 again.
 pub const COUNTS_TTL: Duration = Duration::from_secs(60);
 pub const VIEWER_TTL: Duration = Duration::from_secs(600);
 pub const USER_TTL: Duration = Duration::from_secs(600);
@@ -388,13 +388,13 @@ impl Decoded {
 }
 
 /// `PostStore` with posts, counts, viewer state and authors from the slot cache.
-pub struct CachedStats {
+pub struct CachedPosts {
     inner: Arc<dyn PostStore>,
     slots: Arc<dyn SlotCache>,
     decoded: Decoded,
 }
 
-impl CachedStats {
+impl CachedPosts {
     pub fn new(inner: Arc<dyn PostStore>, slots: Arc<dyn SlotCache>) -> Self {
         Self {
             inner,
@@ -495,7 +495,7 @@ impl CachedStats {
 }
 
 #[async_trait]
-impl PostStore for CachedStats {
+impl PostStore for CachedPosts {
     async fn stats_of(
         &self,
         posts: &[Post],

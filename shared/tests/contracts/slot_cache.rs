@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::ensure;
 use futures::FutureExt as _;
-use rookery::adapters::cached_views::{CachedStats, CachedUsers};
+use rookery::adapters::cached_views::{CachedPosts, CachedUsers};
 use rookery::domain::{
     DisplayName, EntryKey, Event, EventPayload, PostId, PostStats, ProfileChanges, Timestamp,
     UserId, ViewerState,
@@ -46,9 +46,9 @@ pub async fn slot_cache(
     posts: Arc<dyn PostStore>,
 ) -> anyhow::Result<()> {
     let cached_users = CachedUsers::new(users.clone(), slots.clone());
-    let cached_posts = CachedStats::new(posts.clone(), slots.clone());
+    let cached_posts = CachedPosts::new(posts.clone(), slots.clone());
     // Another process (another Lambda instance or function) over the same cache and store.
-    let elsewhere = CachedStats::new(posts.clone(), slots.clone());
+    let elsewhere = CachedPosts::new(posts.clone(), slots.clone());
     let slots = &*slots;
     super::every_check(
         "slot cache",
