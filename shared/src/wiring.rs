@@ -332,7 +332,7 @@ impl<'a> Wiring<'a> {
     }
 
     /// Posts as readers see them: the posts, their counts, viewer state and authors from the
-    /// slot cache ([`Wiring::slots`]) where there is one.
+    /// slot cache (`Wiring::slots`) where there is one.
     ///
     /// # Errors
     /// The store or Redis cannot be reached.

@@ -17,7 +17,7 @@
 //!   the store's transaction. Counts are cached with the epoch read before the store was, and
 //!   are a miss under any other.
 //!
-//! Posts never change, so each process also keeps the ones it decoded ([`Decoded`]), for
+//! Posts never change, so each process also keeps the ones it decoded (`Decoded`), for
 //! [`PostStore::hydrate`] only: there the counts, read from the slot cache beside them, tell
 //! whether a post is still there, and a warm page is one slot read.
 //!

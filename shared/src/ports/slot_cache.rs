@@ -6,6 +6,11 @@
 //! change. Here the reader reads the slot's generation with its miss and fills *at* that
 //! generation; a writer's [`SlotCache::forget`] moves the generation on, so the late fill is
 //! refused. A fill never waits and never retries: the next reader refills.
+//!
+//! One gap stays: a Redis that is flushed, or evicts a slot, just between a reader's store read
+//! and its fill reads that slot at generation 0 again, and may take that one fill. Values
+//! therefore carry a TTL, which bounds how long such a value lasts. (The memory adapter never
+//! hands out a generation twice.)
 
 use std::time::Duration;
 
