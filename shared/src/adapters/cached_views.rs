@@ -200,6 +200,51 @@ fn decode_post(id: PostId, raw: &[u8]) -> Option<Option<Post>> {
     }))
 }
 
+/// A value cached whole, or as gone: a post or a user's summary.
+trait Whole: Sized {
+    type Id: Copy + Eq + std::hash::Hash;
+    const TTL: Duration;
+    fn key(id: Self::Id) -> SlotKey;
+    fn id(&self) -> Self::Id;
+    fn encode(value: Option<&Self>) -> Vec<u8>;
+    /// `Some(None)`: gone; `None`: unreadable.
+    fn decode(id: Self::Id, raw: &[u8]) -> Option<Option<Self>>;
+}
+
+impl Whole for Post {
+    type Id = PostId;
+    const TTL: Duration = POST_TTL;
+    fn key(id: PostId) -> SlotKey {
+        SlotKey::Post(id)
+    }
+    fn id(&self) -> PostId {
+        self.id
+    }
+    fn encode(value: Option<&Self>) -> Vec<u8> {
+        encode_post(value)
+    }
+    fn decode(id: PostId, raw: &[u8]) -> Option<Option<Self>> {
+        decode_post(id, raw)
+    }
+}
+
+impl Whole for UserSummary {
+    type Id = UserId;
+    const TTL: Duration = USER_TTL;
+    fn key(id: UserId) -> SlotKey {
+        SlotKey::User(id)
+    }
+    fn id(&self) -> UserId {
+        self.id
+    }
+    fn encode(value: Option<&Self>) -> Vec<u8> {
+        encode_user(value)
+    }
+    fn decode(id: UserId, raw: &[u8]) -> Option<Option<Self>> {
+        decode_user(id, raw)
+    }
+}
+
 // --- reading --------------------------------------------------------------------------------
 
 /// The slots one read asked for, by key.
@@ -221,8 +266,9 @@ impl Read {
         })
     }
 
-    fn user(&self, id: UserId) -> Option<Option<UserSummary>> {
-        decode_user(id, self.value(SlotKey::User(id))?)
+    /// What the read says of a value cached whole: `None` when it missed.
+    fn whole<T: Whole>(&self, id: T::Id) -> Option<Option<T>> {
+        T::decode(id, self.value(T::key(id))?)
     }
 
     /// The counts epoch, if it was read.
@@ -321,6 +367,46 @@ async fn forget(slots: &dyn SlotCache, keys: &[SlotKey]) {
     if let Err(err) = slots.forget(keys).await {
         tracing::warn!(error = %err, cache = slots.name(), slots = keys.len(), "slot cache forget failed; cached counts or names may be stale until they expire");
     }
+}
+
+/// Values cached whole, from the slots; the misses from `load` (which leaves out the gone),
+/// then filled, the gone as gone.
+async fn read_through<T, F, Fut>(
+    slots: &dyn SlotCache,
+    ids: &[T::Id],
+    load: F,
+) -> anyhow::Result<Vec<T>>
+where
+    T: Whole,
+    F: FnOnce(Vec<T::Id>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<T>>>,
+{
+    let mut seen = HashSet::new();
+    let ids: Vec<T::Id> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+    let read = read(slots, ids.iter().map(|id| T::key(*id)).collect()).await?;
+    let mut found = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match read.whole::<T>(id) {
+            Some(Some(value)) => found.push(value),
+            Some(None) => {}
+            None => missing.push(id),
+        }
+    }
+    if !missing.is_empty() {
+        let loaded = load(missing.clone()).await?;
+        let by_id: HashMap<T::Id, &T> = loaded.iter().map(|value| (value.id(), value)).collect();
+        let fills: Vec<Fill> = missing
+            .iter()
+            .filter_map(|id| {
+                let value = T::encode(by_id.get(id).copied());
+                read.fill(T::key(*id), value, T::TTL)
+            })
+            .collect();
+        fill(slots, &fills).await;
+        found.extend(loaded);
+    }
+    Ok(found)
 }
 
 // --- posts ----------------------------------------------------------------------------------
@@ -427,7 +513,7 @@ impl CachedPosts {
             }
         }
         let read = read(&*self.slots, keys).await?;
-        let authors: Authors = authors.into_iter().map(|id| (id, read.user(id))).collect();
+        let authors: Authors = authors.into_iter().map(|id| (id, read.whole(id))).collect();
         let mut rows = Vec::with_capacity(posts.len());
         let mut missing = Vec::new();
         for post in posts {
@@ -443,42 +529,6 @@ impl CachedPosts {
             rows.extend(loaded);
         }
         Ok(rows)
-    }
-
-    /// One slot read for every post; the misses from the store, then filled (the unknown ones
-    /// as gone).
-    async fn cached_posts(&self, ids: &[PostId]) -> anyhow::Result<Vec<Post>> {
-        let mut seen = HashSet::new();
-        let keys: Vec<SlotKey> = ids
-            .iter()
-            .filter(|id| seen.insert(**id))
-            .map(|id| SlotKey::Post(*id))
-            .collect();
-        let read = read(&*self.slots, keys.clone()).await?;
-        let mut found = Vec::with_capacity(keys.len());
-        let mut missing = Vec::new();
-        for key in keys {
-            let SlotKey::Post(id) = key else { continue };
-            match read.value(key).and_then(|raw| decode_post(id, raw)) {
-                Some(Some(post)) => found.push(post),
-                Some(None) => {}
-                None => missing.push(id),
-            }
-        }
-        if !missing.is_empty() {
-            let loaded = self.inner.posts(&missing).await?;
-            let by_id: HashMap<PostId, &Post> = loaded.iter().map(|post| (post.id, post)).collect();
-            let fills: Vec<Fill> = missing
-                .iter()
-                .filter_map(|id| {
-                    let value = encode_post(by_id.get(id).copied());
-                    read.fill(SlotKey::Post(*id), value, POST_TTL)
-                })
-                .collect();
-            fill(&*self.slots, &fills).await;
-            found.extend(loaded);
-        }
-        Ok(found)
     }
 
     /// After a reaction: the post's counts and the reacting user's state of it.
@@ -541,7 +591,11 @@ impl PostStore for CachedPosts {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        match self.cached_posts(ids).await {
+        let inner = &self.inner;
+        let cached = read_through(&*self.slots, ids, |missing| async move {
+            inner.posts(&missing).await
+        });
+        match cached.await {
             Ok(posts) => Ok(posts),
             Err(err) => {
                 tracing::warn!(error = %err, cache = self.slots.name(), "slot cache failed; reading posts from the store");
@@ -563,7 +617,8 @@ impl PostStore for CachedPosts {
     }
 
     async fn delete_post(&self, id: PostId, event: &Event) -> anyhow::Result<bool> {
-        let parent = self.inner.post(id).await?.and_then(|post| post.in_reply_to);
+        // Whom it replied to never changes: the cached post says as well as the store.
+        let parent = self.post(id).await?.and_then(|post| post.in_reply_to);
         let deleted = self.inner.delete_post(id, event).await?;
         self.decoded.remove(id);
         let mut keys = vec![SlotKey::Post(id), SlotKey::Counts(id)];
@@ -713,40 +768,6 @@ impl CachedUsers {
     pub fn new(inner: Arc<dyn UserStore>, slots: Arc<dyn SlotCache>) -> Self {
         Self { inner, slots }
     }
-
-    async fn cached_summaries(&self, ids: &[UserId]) -> anyhow::Result<Vec<UserSummary>> {
-        let mut seen = HashSet::new();
-        let keys: Vec<SlotKey> = ids
-            .iter()
-            .filter(|id| seen.insert(**id))
-            .map(|id| SlotKey::User(*id))
-            .collect();
-        let read = read(&*self.slots, keys).await?;
-        let mut found = Vec::with_capacity(seen.len());
-        let mut missing = Vec::new();
-        for id in seen {
-            match read.user(id) {
-                Some(Some(summary)) => found.push(summary),
-                Some(None) => {}
-                None => missing.push(id),
-            }
-        }
-        if !missing.is_empty() {
-            let loaded = self.inner.summaries(&missing).await?;
-            let by_id: HashMap<UserId, &UserSummary> =
-                loaded.iter().map(|user| (user.id, user)).collect();
-            let fills: Vec<Fill> = missing
-                .iter()
-                .filter_map(|id| {
-                    let value = encode_user(by_id.get(id).copied());
-                    read.fill(SlotKey::User(*id), value, USER_TTL)
-                })
-                .collect();
-            fill(&*self.slots, &fills).await;
-            found.extend(loaded);
-        }
-        Ok(found)
-    }
 }
 
 #[async_trait]
@@ -755,7 +776,11 @@ impl UserStore for CachedUsers {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        match self.cached_summaries(ids).await {
+        let inner = &self.inner;
+        let cached = read_through(&*self.slots, ids, |missing| async move {
+            inner.summaries(&missing).await
+        });
+        match cached.await {
             Ok(found) => Ok(found),
             Err(err) => {
                 tracing::warn!(error = %err, cache = self.slots.name(), "slot cache failed; reading users from the store");
